@@ -1,0 +1,136 @@
+"""What a detector is: a name, a version, the labels it may emit, a validated config, examples.
+
+Adding a detector touches one new file (a subclass of :class:`TextDetector`) and one line in the
+hook that registers it (see :mod:`winnow.plugins`). Detectors return scores and evidence, never
+decisions; thresholds and actions live in the policy.
+
+Detectors must not load models or read files at import time. Heavy work goes in :meth:`load`,
+which the engine calls once, before first use.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from winnow.errors import DetectorTimeoutError
+from winnow.media.normalize import MappedText, match_view, plain_view
+from winnow.types import EvidenceValue, Finding, MediaKind, Span
+
+
+class DetectorConfig(BaseModel):
+    """Base of every detector's config: unknown keys are errors, so typos are caught at load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """An input with the labels a detector must emit for it (none: it must emit nothing).
+
+    Contract tests run every registered detector over its examples.
+    """
+
+    text: str
+    labels: frozenset[str] = frozenset()
+    note: str = ""
+
+
+class Deadline:
+    """A time budget that long-running detectors check between pieces of work."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.perf_counter() + seconds
+
+    def expired(self) -> bool:
+        return time.perf_counter() > self._end
+
+    def check(self, detector: str) -> None:
+        if self.expired():
+            raise DetectorTimeoutError(f"{detector} ran past its budget of {self.seconds:.2f} s")
+
+
+NO_DEADLINE = Deadline(float("inf"))
+
+
+@dataclass(eq=False)
+class TextChunk:
+    """A piece of a text handed to text detectors, with lazily built normalised views.
+
+    ``offset`` is where ``text`` starts in the whole text, so spans are reported in whole-text
+    coordinates. The engine keeps only findings that start inside ``[own_start, own_end)`` (chunk
+    coordinates): the rest of the chunk is context shared with its neighbours.
+    """
+
+    text: str
+    offset: int = 0
+    own_start: int = 0
+    own_end: int | None = None
+    deadline: Deadline = field(default=NO_DEADLINE)
+
+    @cached_property
+    def plain(self) -> MappedText:
+        return plain_view(self.text)
+
+    @cached_property
+    def match(self) -> MappedText:
+        return match_view(self.text)
+
+    def span(self, start: int, end: int) -> Span:
+        """A whole-text span from chunk-relative original offsets."""
+        return Span(self.offset + start, self.offset + end)
+
+
+class Detector(ABC):
+    """Base of all detectors."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    labels: ClassVar[frozenset[str]]
+    media: ClassVar[frozenset[MediaKind]]
+    Config: ClassVar[type[DetectorConfig]] = DetectorConfig
+    examples: ClassVar[tuple[Example, ...]] = ()
+    # Whether the detector runs when a policy does not mention it.
+    enabled_by_default: ClassVar[bool] = True
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config if config is not None else self.Config()
+
+    def load(self) -> None:  # noqa: B027 - optional hook, empty by default
+        """Load models or build indexes. Called once by the engine before the first scan."""
+
+    def finding(
+        self,
+        label: str,
+        score: float,
+        explanation: str,
+        *,
+        span: Span | None = None,
+        excerpt: str | None = None,
+        **evidence: EvidenceValue,
+    ) -> Finding:
+        return Finding(
+            label=label,
+            score=score,
+            detector=self.name,
+            detector_version=self.version,
+            explanation=explanation,
+            location=span,
+            excerpt=excerpt,
+            evidence=evidence,
+        )
+
+
+class TextDetector(Detector):
+    media: ClassVar[frozenset[MediaKind]] = frozenset({MediaKind.TEXT})
+
+    @abstractmethod
+    def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
+        """Findings for one chunk; spans in whole-text coordinates (use ``chunk.span``)."""

@@ -1,0 +1,151 @@
+"""Solicitations to move a conversation off the platform: ``加微信``, ``WhatsApp me``, ``t.me/x``.
+
+Trigger phrases (a messenger's name, its nicknames and evasive spellings, requests such as "add
+me" or ``加``) are matched on the normalised view, so ``w h a t s a p p`` and ``薇 信`` count. A
+messenger name alone scores low ("I use WhatsApp"); with a request, a handle or a number right
+after it, or as a messenger link, it scores high.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import ahocorasick_rs
+
+from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
+from winnow.media.normalize import fold_term, word_mask
+from winnow.types import Finding
+
+LABEL = "spam/contact_solicitation"
+
+MESSENGERS: dict[str, tuple[str, ...]] = {
+    "WeChat": ("wechat", "weixin", "微信", "薇信", "威信", "徽信", "维信", "v信", "vx", "wx", "微❤", "威❤", "卫星号"),
+    "QQ": ("qq", "扣扣", "企鹅号"),
+    "WhatsApp": ("whatsapp", "whats app", "watsapp", "wa.me"),
+    "Telegram": ("telegram", "tg", "t.me", "电报", "飞机号"),
+    "Line": ("line id", "line:"),
+    "Kik": ("kik",),
+    "Snapchat": ("snapchat", "snap:"),
+    "Signal": ("signal me", "on signal"),
+    "Viber": ("viber",),
+    "Skype": ("skype",),
+    "Discord": ("discord",),
+    "Instagram": ("insta", "instagram", "ig:"),
+}  # fmt: skip
+# Messenger links: the strongest signal.
+LINK_PREFIXES = ("t.me/", "wa.me/", "telegram.me/", "weixin://", "qm.qq.com/", "line.me/ti/")
+REQUESTS = (
+    "add me", "add me on", "dm me", "message me", "text me", "contact me", "hit me up", "reach me",
+    "find me on", "talk on", "chat on", "msg me", "inbox me", "加我", "加", "➕", "+", "联系我", "私聊",
+    "私信", "加好友",
+)  # fmt: skip
+# Names that are also everyday words: they count only with a request or a handle.
+_AMBIGUOUS = {"line id", "line:", "tg", "insta", "discord", "signal me", "on signal", "kik", "wx", "vx"}
+_HANDLE = re.compile(
+    r"^[\s:：=\-]*(?:是|号|號|id|ID|number)?[\s:：=\-]*"
+    r"(?P<h>@?[A-Za-z][A-Za-z0-9_.\-]{3,31}|\+?\d[\d \-]{4,18}\d)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Trigger:
+    kind: str  # messenger | request | link
+    name: str
+    cjk: bool
+
+
+class ContactDetector(TextDetector):
+    name: ClassVar[str] = "contact"
+    version: ClassVar[str] = "1.0.0"
+    labels: ClassVar[frozenset[str]] = frozenset({LABEL})
+    examples: ClassVar[tuple[Example, ...]] = (
+        Example("see you at the meeting tomorrow", frozenset()),
+        Example("加我微信 abc12345 详聊", frozenset({LABEL}), "add me on WeChat"),
+        Example("whatsapp me on +44 7911 123456", frozenset({LABEL})),
+        Example("join t.me/cheapdeals", frozenset({LABEL}), "messenger link"),
+        Example("I waited in line for an hour", frozenset(), "'line' is a word, not a messenger"),
+    )
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._triggers: list[_Trigger] = []
+
+    def load(self) -> None:
+        patterns: dict[str, _Trigger] = {}
+        for messenger, names in MESSENGERS.items():
+            for n in names:
+                patterns.setdefault(fold_term(n)[0], _Trigger("messenger", messenger, not n.isascii()))
+        for prefix in LINK_PREFIXES:
+            patterns[fold_term(prefix)[0]] = _Trigger("link", prefix.rstrip("/"), False)
+        for r in REQUESTS:
+            patterns.setdefault(fold_term(r)[0], _Trigger("request", r, not r.isascii()))
+        self._ambiguous = {fold_term(a)[0] for a in _AMBIGUOUS}
+        self._patterns = list(patterns)
+        self._triggers = [patterns[p] for p in self._patterns]
+        self._automaton = ahocorasick_rs.AhoCorasick(
+            self._patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        )
+
+    def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
+        if self._automaton is None:
+            self.load()
+        assert self._automaton is not None
+        view = chunk.match
+        text = view.text
+        matches = self._automaton.find_matches_as_indexes(text)
+        if not matches:
+            return []
+        word = word_mask(text)
+        n = len(text)
+        requests: list[tuple[int, int, bool]] = []
+        out: list[Finding] = []
+        for pid, a, b in matches:
+            trig = self._triggers[pid]
+            latin = not trig.cjk
+            if latin and ((a > 0 and word[a - 1]) or (b < n and word[b] and trig.kind != "link")):
+                continue
+            if trig.kind == "request":
+                requests.append((a, b, trig.cjk))
+                continue
+            oa, ob = view.span(a, b)
+            after = chunk.text[ob : ob + 40]
+            handle = _HANDLE.match(after)
+            asked = any(
+                (ra < a and a - rb <= (2 if cjk else 20)) for ra, rb, cjk in requests[-3:]
+            )
+            if trig.kind == "link":
+                score, why = 0.9, f"{trig.name} link opens a private chat"
+                if handle:
+                    ob += handle.end()
+            elif handle and asked:
+                score, why = 0.9, f"asks to be contacted on {trig.name} and gives a handle"
+                ob += handle.end()
+            elif asked:
+                score, why = 0.8, f"asks to be contacted on {trig.name}"
+            elif handle and self._patterns[pid] not in self._ambiguous:
+                score, why = 0.8, f"gives a {trig.name} handle or number"
+                ob += handle.end()
+            elif self._patterns[pid] in self._ambiguous:
+                continue
+            else:
+                score, why = 0.3, f"mentions {trig.name}"
+            if asked:
+                req_start = max(ra for ra, rb, _ in requests if ra < a)
+                oa = min(oa, view.span(req_start, req_start + 1)[0])
+            out.append(
+                self.finding(
+                    LABEL,
+                    score,
+                    why,
+                    span=chunk.span(oa, ob),
+                    excerpt=chunk.text[oa:ob],
+                    messenger=trig.name,
+                    with_handle=bool(handle),
+                    with_request=asked,
+                )
+            )
+        return out

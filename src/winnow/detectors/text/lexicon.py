@@ -1,0 +1,389 @@
+"""Term lists per label, matched with Aho-Corasick on the normalised (evasion-resistant) view.
+
+A lexicon file is plain text, one entry per line, with ``# key: value`` header lines setting the
+defaults for the entries below them (``label``, ``score``, ``window``)::
+
+    # label: spam/ad
+    # score: 0.8
+    viagra
+    free money & click here          <- AND: every part within `window` characters
+    kill ! kill the lights ! kill time   <- NOT: skipped where part of one of these phrases
+    casino & bonus ! casino royale	0.6  <- a tab and a number set this entry's score
+
+Latin-script terms match whole words only (``ass`` does not fire in ``class``); a term also
+matches its masked forms (``f*ck``). Chinese and Japanese terms must line up with word boundaries
+found by jieba's segmentation (``性`` does not fire inside ``女性``), unless ``# segment: no``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import ClassVar
+
+import ahocorasick_rs
+import numpy as np
+from pydantic import Field, field_validator
+
+from winnow import taxonomy
+from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
+from winnow.errors import ConfigError
+from winnow.media.normalize import cjk_mask, fold_term, word_mask
+from winnow.types import Finding, Span
+
+BUILTIN_LISTS = ("en", "zh")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One lexicon entry: all ``include`` terms within ``window`` characters of the first, and
+    the first not part of an ``exclude`` phrase."""
+
+    label: str
+    score: float
+    include: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    window: int = 200
+    segment: bool = True
+    source: str = ""
+
+    @property
+    def text(self) -> str:
+        out = " & ".join(self.include)
+        return out + "".join(f" ! {x}" for x in self.exclude)
+
+
+def parse_lexicon(text: str, source: str, defaults: dict[str, str] | None = None) -> list[Entry]:
+    """Entries of a lexicon file. Errors name the file and line."""
+    settings = {"label": "", "score": "0.8", "window": "200", "segment": "yes"}
+    settings.update(defaults or {})
+    entries: list[Entry] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            key, sep, value = line[1:].partition(":")
+            if sep and key.strip() in settings:
+                settings[key.strip()] = value.strip()
+            continue
+        where = f"{source}:{lineno}"
+        body, _, score_text = raw.strip().partition("\t")
+        label = settings["label"]
+        if not taxonomy.is_label(label):
+            hint = taxonomy.suggest(label)
+            raise ConfigError(
+                f"{where}: entry before a valid '# label:' header (got {label!r}"
+                + (f"; did you mean {hint!r}" if hint else "")
+                + ")"
+            )
+        try:
+            score = float(score_text or settings["score"])
+            window = int(settings["window"])
+        except ValueError:
+            raise ConfigError(f"{where}: score must be a number and window an integer") from None
+        if not 0.0 <= score <= 1.0:
+            raise ConfigError(f"{where}: score {score} is outside 0..1")
+        parts = [p.strip() for p in body.split(" ! ")]
+        include = tuple(p.strip() for p in parts[0].split(" & ") if p.strip())
+        exclude = tuple(p for p in parts[1:] if p)
+        if not include:
+            raise ConfigError(f"{where}: entry has no term")
+        entries.append(
+            Entry(label, score, include, exclude, window, settings["segment"] != "no", where)
+        )
+    return entries
+
+
+@functools.cache
+def builtin_entries(name: str) -> tuple[Entry, ...]:
+    if name not in BUILTIN_LISTS:
+        raise ConfigError(f"no built-in lexicon {name!r} (available: {', '.join(BUILTIN_LISTS)})")
+    folder = resources.files("winnow") / "data" / "lexicons" / name
+    out: list[Entry] = []
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".txt"):
+            out.extend(parse_lexicon(item.read_text(encoding="utf-8"), f"{name}/{item.name}"))
+    return tuple(out)
+
+
+class TermConfig(DetectorConfig):
+    """An inline entry in a policy: ``{term: "free money & click", label: spam/ad}``."""
+
+    term: str
+    label: str
+    score: float = Field(0.8, ge=0.0, le=1.0)
+    window: int = Field(200, ge=1, le=2000)
+
+    @field_validator("label")
+    @classmethod
+    def _known_label(cls, value: str) -> str:
+        if not taxonomy.is_label(value):
+            hint = taxonomy.suggest(value)
+            raise ValueError(f"unknown label {value!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+        return value
+
+
+class LexiconConfig(DetectorConfig):
+    builtin: list[str] = Field(default_factory=lambda: list(BUILTIN_LISTS))
+    files: list[Path] = Field(default_factory=list)
+    terms: list[TermConfig] = Field(default_factory=list)
+
+    @field_validator("builtin")
+    @classmethod
+    def _known_lists(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in BUILTIN_LISTS]
+        if unknown:
+            raise ValueError(f"unknown built-in lexicon(s) {unknown}; available: {BUILTIN_LISTS}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    folded: str
+    runs: tuple[int, ...]
+    cjk: bool
+    masked: bool  # a '*' variant of the term
+
+
+def _variants(term: str) -> Iterator[tuple[str, tuple[int, ...], bool]]:
+    folded, runs = fold_term(term)
+    if not folded:
+        return
+    yield folded, runs, False
+    if " " in term.strip():  # "blow job" also matches "blowjob"
+        joined, jruns = fold_term(term.replace(" ", ""))
+        if joined != folded:
+            yield joined, jruns, False
+    # Masked forms: one inner letter replaced by '*' (f*ck, sh*t, a**hole).
+    if len(folded) >= 4 and folded.isascii() and folded.isalpha():
+        for i in range(1, len(folded) - 1):
+            yield folded[:i] + "*" + folded[i + 1 :], runs, True
+
+
+class _Hit:
+    __slots__ = ("end", "excerpt_span", "start", "term")
+
+    def __init__(self, term: _Term, start: int, end: int, excerpt_span: tuple[int, int]) -> None:
+        self.term = term
+        self.start = start
+        self.end = end
+        self.excerpt_span = excerpt_span
+
+
+class LexiconDetector(TextDetector):
+    name: ClassVar[str] = "lexicon"
+    version: ClassVar[str] = "1.0.0"
+    labels: ClassVar[frozenset[str]] = frozenset(
+        {
+            "hate/slur",
+            "hate/identity_attack",
+            "harassment/insult",
+            "harassment/profanity",
+            "sexual/explicit",
+            "sexual/suggestive",
+            "violence/threat",
+            "self_harm/intent",
+            "spam/ad",
+            "illicit/drugs",
+            "illicit/gambling",
+            "extremism/content",
+        }
+    )
+    Config: ClassVar[type[DetectorConfig]] = LexiconConfig
+    examples: ClassVar[tuple[Example, ...]] = (
+        Example("what a lovely day", frozenset(), "clean text"),
+        Example("you are a f u c k i n g idiot", frozenset({"harassment/profanity"}), "spaced out"),
+        Example("buy v1agr@ cheap", frozenset({"spam/ad"}), "leetspeak"),
+        Example("this is sh*t", frozenset({"harassment/profanity"}), "masked"),
+        Example("a classic assessment", frozenset(), "terms inside words do not fire"),
+        Example("你这个傻 逼", frozenset({"harassment/insult"}), "spaced Chinese"),
+        Example("女性的权益", frozenset(), "single-character term inside a word"),
+    )
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+
+    @property
+    def entries(self) -> list[Entry]:
+        config = self.config
+        assert isinstance(config, LexiconConfig)
+        entries: list[Entry] = []
+        for name in config.builtin:
+            entries.extend(builtin_entries(name))
+        for path in config.files:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"cannot read lexicon file {path}: {exc.strerror}") from None
+            entries.extend(parse_lexicon(text, str(path)))
+        for i, t in enumerate(config.terms):
+            parsed = parse_lexicon(
+                t.term, f"terms[{i}]", {"label": t.label, "score": str(t.score)}
+            )
+            entries.extend(
+                Entry(e.label, e.score, e.include, e.exclude, t.window, e.segment, e.source)
+                for e in parsed
+            )
+        return entries
+
+    def load(self) -> None:
+        entries = self.entries
+        patterns: dict[str, int] = {}
+        pattern_terms: list[list[_Term]] = []
+        # (folded, runs) -> every (entry id, part) that uses it; part -1 is an exclusion.
+        by_term: dict[tuple[str, tuple[int, ...]], list[tuple[int, int]]] = defaultdict(list)
+        for eid, entry in enumerate(entries):
+            parts = [(i, t) for i, t in enumerate(entry.include)] + [(-1, t) for t in entry.exclude]
+            for part, term in parts:
+                for folded, runs, masked in _variants(term):
+                    if (eid, part) not in by_term[(folded, runs)]:
+                        by_term[(folded, runs)].append((eid, part))
+                    if folded not in patterns:
+                        patterns[folded] = len(pattern_terms)
+                        pattern_terms.append([])
+                    t = _Term(folded, runs, bool(cjk_mask(folded).any()), masked)
+                    if t not in pattern_terms[patterns[folded]]:
+                        pattern_terms[patterns[folded]].append(t)
+        self._entries = entries
+        self._by_term = dict(by_term)
+        self._pattern_terms = pattern_terms
+        self._pattern_cjk = np.array([any(t.cjk for t in ts) for ts in pattern_terms], dtype=bool)
+        self._automaton = ahocorasick_rs.AhoCorasick(
+            list(patterns), matchkind=ahocorasick_rs.MatchKind.Standard
+        )
+
+    def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
+        if self._automaton is None:
+            self.load()
+        assert self._automaton is not None
+        view = chunk.match
+        raw = self._automaton.find_matches_as_indexes(view.text, overlapping=True)
+        if not raw:
+            return []
+        m = np.asarray(raw, dtype=np.int64)
+        pid, start, end = m[:, 0], m[:, 1], m[:, 2]
+        n = len(view.text)
+        word = word_mask(view.text)
+        left_ok = (start == 0) | ~word[np.maximum(start - 1, 0)]
+        right_ok = (end == n) | ~word[np.minimum(end, n - 1)]
+        # Where spaced-out letters were joined ("a f u c k" became "afuck"), the separators that
+        # were dropped still mark a word boundary.
+        for i in np.flatnonzero(~left_ok):
+            left_ok[i] = _separated(chunk.text, view.ends[start[i] - 1], view.starts[start[i]])
+        for i in np.flatnonzero(~right_ok):
+            right_ok[i] = _separated(chunk.text, view.ends[end[i] - 1], view.starts[end[i]])
+        keep = np.flatnonzero(self._pattern_cjk[pid] | (left_ok & right_ok))
+        runs = view.runs
+        assert runs is not None
+        # entry id -> [(part, hit)]; part -1 marks an exclusion term
+        hits: dict[int, list[tuple[int, _Hit]]] = defaultdict(list)
+        for k in keep:
+            p, a, b = int(pid[k]), int(start[k]), int(end[k])
+            for term in self._pattern_terms[p]:
+                if any(int(runs[a + i]) < r for i, r in enumerate(term.runs)):
+                    continue
+                if term.cjk and not _aligned_with_words(view.text, a, b):
+                    continue
+                hit = _Hit(term, a, b, view.span(a, b))
+                for eid, part in self._by_term[(term.folded, term.runs)]:
+                    hits[eid].append((part, hit))
+        return _longest_per_label(self._findings(chunk, hits))
+
+    def _findings(
+        self, chunk: TextChunk, hits: dict[int, list[tuple[int, _Hit]]]
+    ) -> Iterator[Finding]:
+        for eid, entry_hits in hits.items():
+            entry = self._entries[eid]
+            for part, hit in entry_hits:
+                if part != 0 or not _combination_holds(entry, hit, entry_hits):
+                    continue
+                a, b = hit.excerpt_span
+                excerpt = chunk.text[a:b]
+                obfuscated = excerpt.casefold() != entry.include[0].casefold()
+                how = " (normalised from an evasive spelling)" if obfuscated else ""
+                nearby = entry.include[1:]
+                combo = f" with {' & '.join(nearby)} nearby" if nearby else ""
+                yield self.finding(
+                    entry.label,
+                    entry.score,
+                    f"matched {entry.label} term {entry.include[0]!r}{combo}{how}",
+                    span=chunk.span(a, b),
+                    excerpt=excerpt,
+                    term=entry.text,
+                    list=entry.source.rsplit(":", 1)[0],
+                    obfuscated=obfuscated,
+                    masked=hit.term.masked,
+                )
+
+
+def _longest_per_label(findings: Iterable[Finding]) -> list[Finding]:
+    """Drop a finding whose span lies inside another of the same label ("fuck" in "fucking")."""
+    ordered = sorted(
+        findings,
+        key=lambda f: (f.label, _start(f), -_end(f), -f.score),
+    )
+    out: list[Finding] = []
+    reach: dict[str, int] = {}
+    for f in ordered:
+        if _end(f) <= reach.get(f.label, -1):
+            continue
+        out.append(f)
+        reach[f.label] = max(reach.get(f.label, -1), _end(f))
+    return sorted(out, key=_start)
+
+
+def _start(f: Finding) -> int:
+    return f.location.start if isinstance(f.location, Span) else 0
+
+
+def _end(f: Finding) -> int:
+    return f.location.end if isinstance(f.location, Span) else 0
+
+
+def _combination_holds(entry: Entry, anchor: _Hit, entry_hits: list[tuple[int, _Hit]]) -> bool:
+    """Every other include part has a hit within the window, and no exclusion phrase overlaps
+    the anchor (``kill ! kill the lights`` skips "kill" where it is part of "kill the lights")."""
+    near = {
+        part
+        for part, h in entry_hits
+        if part > 0 and abs(h.start - anchor.start) <= entry.window
+    }
+    if not all(i in near for i in range(1, len(entry.include))):
+        return False
+    return not any(
+        part == -1 and h.start < anchor.end and anchor.start < h.end for part, h in entry_hits
+    )
+
+
+def _separated(text: str, a: np.int64, b: np.int64) -> bool:
+    """Whether the original characters between two view characters include a separator."""
+    return any(not c.isalnum() and unicodedata.category(c) != "Cf" for c in text[int(a) : int(b)])
+
+
+@functools.cache
+def _jieba() -> object:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _aligned_with_words(text: str, start: int, end: int, margin: int = 16) -> bool:
+    """Whether ``text[start:end]`` begins and ends on jieba word boundaries."""
+    lo = max(0, start - margin)
+    hi = min(len(text), end + margin)
+    jieba = _jieba()
+    bounds = {lo}
+    for _, s, e in jieba.tokenize(text[lo:hi]):  # type: ignore[attr-defined]
+        bounds.add(lo + s)
+        bounds.add(lo + e)
+    return start in bounds and end in bounds

@@ -1,0 +1,254 @@
+"""Links: URLs found (also when defanged as ``example[.]com`` or ``hxxp://``), scored by risk.
+
+A plain link is not spam by itself, so it scores low; the score rises for a domain on the block
+list, a spoofed domain (punycode or homoglyphs that imitate an ASCII name, ``аррӏе.com``), a link
+obfuscated to get past filters, a URL shortener, or a bare IP address. Allow-listed domains (and
+their subdomains) yield nothing. Every finding lists its reasons.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import Field, field_validator
+
+from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
+from winnow.media.normalize import MappedText, apply_edits, skeleton
+from winnow.types import Finding
+
+LABEL = "spam/link"
+
+SHORTENERS = (
+    "bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly",
+    "cutt.ly", "shorturl.at", "rb.gy", "t.ly", "tiny.cc", "dwz.cn", "url.cn", "t.cn", "suo.im",
+    "s.id", "v.gd", "bl.ink", "lnkd.in", "shorte.st", "adf.ly",
+)  # fmt: skip
+# Suffixes that are also common file extensions: a bare "setup.py" is not a link.
+_FILE_LIKE = {"py", "sh", "md", "zip", "mov", "rs", "pl", "so", "jar", "exe", "txt", "pdf", "doc",
+              "xls", "csv", "json", "js", "ts", "html", "htm", "php", "png", "jpg", "gif", "mp4",
+              "mp3", "ini", "cfg", "log", "bat", "app", "dll", "bin", "tar", "gz", "in", "at"}
+
+
+class LinksConfig(DetectorConfig):
+    block_domains: list[str] = Field(default_factory=list)
+    allow_domains: list[str] = Field(default_factory=list)
+    shorteners: list[str] = Field(default_factory=lambda: list(SHORTENERS))
+
+    @field_validator("block_domains", "allow_domains", "shorteners")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower().lstrip(".") for v in value if v.strip()]
+
+
+# Defanging: [.] (.) {.} [dot] (dot) " dot " hxxp [:] and the ideographic full stop.
+_DEFANG = re.compile(
+    r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|(?<=\w) dot (?=\w)|hxxps?|h\*\*ps?|\[:\]|\[://\]"
+    r"|(?<=[A-Za-z0-9])。(?=[A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_SCHEME_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+", re.IGNORECASE)
+_WWW_URL = re.compile(r"\bwww\.[^\s<>\"'`]+", re.IGNORECASE)
+_SUFFIX_DOT = re.compile(r"\.([^\W\d_][\w-]{1,62})\b")
+_TRAILING = ".,;:!?)]}>'\"。，！？）"
+
+
+@functools.cache
+def _psl() -> object:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def _host_is_known(host: str) -> bool:
+    psl = _psl()
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = host
+    return psl.privatesuffix(ascii_host.lower(), accept_unknown=False) is not None  # type: ignore[attr-defined]
+
+
+def _is_host_char(c: str) -> bool:
+    cp = ord(c)
+    if 0x2E80 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0xAC00 <= cp <= 0xD7AF:
+        return False
+    return c.isalnum() or c in "-."
+
+
+@dataclass(frozen=True, slots=True)
+class _Url:
+    start: int  # in the link view
+    end: int
+    url: str
+    host: str
+    explicit: bool  # had a scheme or www.
+
+
+def _scripts(label: str) -> set[str]:
+    out = set()
+    for c in label:
+        if c.isalpha():
+            name = unicodedata.name(c, "")
+            out.add(name.split(" ")[0] if name else "UNKNOWN")
+    return out
+
+
+def spoof_of(host: str) -> str | None:
+    """The ASCII domain a Unicode host imitates, or None if it does not imitate one."""
+    try:
+        unicode_host = host.encode("ascii").decode("idna") if "xn--" in host.lower() else host
+    except UnicodeError:
+        return None
+    if unicode_host.isascii():
+        return None
+    folded = skeleton(unicode_host)
+    labels = unicode_host.split(".")
+    mixed = any(len(_scripts(lbl)) > 1 for lbl in labels)
+    looks_ascii = folded.isascii() and labels[-1].isascii()
+    if mixed or looks_ascii:
+        return folded
+    return None
+
+
+class LinksDetector(TextDetector):
+    name: ClassVar[str] = "links"
+    version: ClassVar[str] = "1.0.0"
+    labels: ClassVar[frozenset[str]] = frozenset({LABEL})
+    Config: ClassVar[type[DetectorConfig]] = LinksConfig
+    examples: ClassVar[tuple[Example, ...]] = (
+        Example("no links here.", frozenset()),
+        Example("see https://example.com/page", frozenset({LABEL})),
+        Example("go to evil[.]example[.]com now", frozenset({LABEL}), "defanged"),
+        Example("login at xn--80ak6aa92e.com", frozenset({LABEL}), "punycode homoglyph"),
+        Example("run setup.py first", frozenset(), "a file name, not a link"),
+    )
+
+    def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
+        config = self.config
+        assert isinstance(config, LinksConfig)
+        view, defanged = _link_view(chunk.plain)
+        out = []
+        for url in _urls(view.text):
+            finding = self._score(chunk, view, url, defanged, config)
+            if finding is not None:
+                out.append(finding)
+        return out
+
+    def _score(
+        self,
+        chunk: TextChunk,
+        view: MappedText,
+        url: _Url,
+        defanged: list[tuple[int, int]],
+        config: LinksConfig,
+    ) -> Finding | None:
+        host = url.host.lower().rstrip(".")
+        if _matches_domain(host, config.allow_domains):
+            return None
+        reasons: list[str] = []
+        score = 0.2 if url.explicit else 0.15
+        if _matches_domain(host, config.block_domains):
+            reasons.append("domain is on the block list")
+            score = max(score, 0.95)
+        spoofed = spoof_of(host)
+        if spoofed is not None:
+            reasons.append(f"internationalised domain that imitates {spoofed!r}")
+            score = max(score, 0.85)
+        if any(a < url.end and url.start < b for a, b in defanged):
+            reasons.append("written in an obfuscated form to get past link filters")
+            score = max(score, 0.75)
+        if _matches_domain(host, config.shorteners):
+            reasons.append("URL shortener hides the destination")
+            score = max(score, 0.6)
+        if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", host):
+            reasons.append("bare IP address instead of a domain")
+            score = max(score, 0.6)
+        if not reasons:
+            reasons.append("link")
+        a, b = view.span(url.start, url.end)
+        return self.finding(
+            LABEL,
+            score,
+            f"link to {host}: " + "; ".join(reasons),
+            span=chunk.span(a, b),
+            excerpt=chunk.text[a:b],
+            url=url.url,
+            domain=host,
+            reasons="; ".join(reasons),
+        )
+
+
+def _matches_domain(host: str, domains: list[str]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
+    """The plain view with defanging undone, and where in it the defanged parts are."""
+    edits: list[tuple[int, int, str]] = []
+    for m in _DEFANG.finditer(plain.text):
+        token = m.group().lower()
+        if token.startswith(("hxxp", "h**p")):
+            repl = "http" + token[4:]
+        elif ":" in token:
+            repl = "://" if "//" in token else ":"
+        else:
+            repl = "."
+        edits.append((m.start(), m.end(), repl))
+    if not edits:
+        return plain, []
+    view = apply_edits(plain, edits)
+    # Where each edit landed in the new view.
+    spans, shift = [], 0
+    for a, b, repl in edits:
+        spans.append((a + shift, a + shift + len(repl)))
+        shift += len(repl) - (b - a)
+    return view, spans
+
+
+def _urls(text: str) -> Iterator[_Url]:
+    taken: list[tuple[int, int]] = []
+    for pattern in (_SCHEME_URL, _WWW_URL):
+        for m in pattern.finditer(text):
+            if any(a <= m.start() < b for a, b in taken):
+                continue
+            raw = m.group().rstrip(_TRAILING)
+            rest = raw.split("://", 1)[-1]
+            host = re.split(r"[/?#:]", rest, maxsplit=1)[0].split("@")[-1]
+            if not host or "." not in host:
+                continue
+            taken.append((m.start(), m.start() + len(raw)))
+            yield _Url(m.start(), m.start() + len(raw), raw, host, True)
+    if "." not in text:
+        return
+    for m in _SUFFIX_DOT.finditer(text):
+        dot = m.start()
+        if any(a <= dot < b for a, b in taken):
+            continue
+        start = dot
+        while start > 0 and _is_host_char(text[start - 1]):
+            start -= 1
+        while start < dot and text[start] in ".-":
+            start += 1
+        if start == dot or (start > 0 and text[start - 1] in "@/"):
+            continue  # no name before the dot, or part of an e-mail address / path
+        end = m.end()
+        while end < len(text) and (_is_host_char(text[end]) and text[end] != "."
+                                   or (text[end] == "." and end + 1 < len(text)
+                                       and _is_host_char(text[end + 1]) and text[end + 1] != ".")):
+            end += 1
+        host = text[start:end]
+        suffix = host.rsplit(".", 1)[-1].lower()
+        if suffix in _FILE_LIKE or not _host_is_known(host):
+            continue
+        path_end = end
+        if end < len(text) and text[end] == "/":
+            while path_end < len(text) and not text[path_end].isspace():
+                path_end += 1
+            path_end = start + len(text[start:path_end].rstrip(_TRAILING))
+        taken.append((start, path_end))
+        yield _Url(start, path_end, text[start:path_end], host, False)

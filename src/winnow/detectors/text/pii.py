@@ -1,0 +1,334 @@
+"""Personal data: a pattern finds a candidate, a validator (checksum, date, registry) confirms it.
+
+Every finding says which pattern fired and which validation it passed, and its excerpt is masked
+(``4111 **** **** 1111``): Winnow points at personal data without repeating it. Use
+:func:`winnow.redact.redact_text` for a masked copy of the whole text.
+
+Entities: email, phone (libphonenumber; international and Chinese mobile), payment card (Luhn
+and issuer prefix), IBAN (ISO 13616 mod-97 and per-country length), IPv4/IPv6, US SSN (with
+separators; without them only next to a keyword), Chinese resident ID (ISO 7064 MOD 11-2 and a
+real birth date), crypto wallets (Bitcoin base58check and bech32/bech32m, Ethereum, Tron).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import phonenumbers
+from pydantic import Field
+
+from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
+from winnow.types import Finding
+
+LABEL = "privacy/pii"
+ENTITIES = (
+    "email",
+    "phone",
+    "credit_card",
+    "iban",
+    "ipv4",
+    "ipv6",
+    "us_ssn",
+    "cn_resident_id",
+    "crypto_wallet",
+)
+
+
+class PiiConfig(DetectorConfig):
+    entities: list[str] = Field(default_factory=lambda: list(ENTITIES))
+    # Regions tried for phone numbers written without a country code.
+    phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB", "CN", "DE", "FR", "IN"])
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    entity: str
+    start: int
+    end: int
+    score: float
+    pattern: str
+    validation: str
+    priority: int  # higher wins where candidates overlap
+
+
+# --- validators ------------------------------------------------------------------------------
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_CARD_ISSUERS: tuple[tuple[str, tuple[int, ...], Callable[[str], bool]], ...] = (
+    ("visa", (13, 16, 19), lambda d: d[0] == "4"),
+    ("mastercard", (16,), lambda d: 51 <= int(d[:2]) <= 55 or 2221 <= int(d[:4]) <= 2720),
+    ("amex", (15,), lambda d: d[:2] in ("34", "37")),
+    ("discover", (16, 19), lambda d: d[:4] == "6011" or d[:2] == "65" or 644 <= int(d[:3]) <= 649),
+    ("jcb", (16, 17, 18, 19), lambda d: 3528 <= int(d[:4]) <= 3589),
+    ("diners", (14, 16), lambda d: d[:2] in ("36", "38", "39") or 300 <= int(d[:3]) <= 305),
+    ("unionpay", (16, 17, 18, 19), lambda d: d[:2] == "62"),
+    ("maestro", (12, 13, 14, 15, 16, 17, 18, 19), lambda d: d[:4] in ("5018", "5020", "5038", "6304", "6759", "6761", "6763")),
+)
+
+
+def card_issuer(digits: str) -> str | None:
+    for name, lengths, prefix_ok in _CARD_ISSUERS:
+        if len(digits) in lengths and prefix_ok(digits):
+            return name
+    return None
+
+
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+
+
+def iban_ok(compact: str) -> bool:
+    if _IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    numeric = "".join(str(int(c, 36)) for c in rearranged)
+    return int(numeric) % 97 == 1
+
+
+_CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CN_CHECK = "10X98765432"
+
+
+def cn_id_ok(value: str) -> bool:
+    body, check = value[:17], value[17].upper()
+    if _CN_CHECK[sum(int(c) * w for c, w in zip(body, _CN_WEIGHTS, strict=True)) % 11] != check:
+        return False
+    if value[0] not in "123456789":
+        return False
+    try:
+        born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    return dt.date(1900, 1, 1) <= born <= dt.date.today()
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def base58check_ok(value: str) -> bool:
+    n = 0
+    for c in value:
+        n = n * 58 + _B58.index(c)
+    raw = n.to_bytes(25, "big") if n.bit_length() <= 200 else b""
+    if len(raw) != 25:
+        return False
+    payload, checksum = raw[:-4], raw[-4:]
+    return hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] == checksum
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def bech32_ok(value: str) -> bool:
+    hrp, _, data = value.lower().rpartition("1")
+    if not hrp or len(data) < 6 or any(c not in _BECH32 for c in data):
+        return False
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    values += [_BECH32.index(c) for c in data]
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk in (1, 0x2BC830A3)  # bech32, bech32m
+
+
+# --- patterns --------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b")
+_CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11,18}(?![\d\-])")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_CN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
+_SSN = re.compile(r"(?<![\d\-])(\d{3})([\- ])(\d{2})\2(\d{4})(?![\d\-])")
+_SSN_BARE = re.compile(r"(?<![\d\-])(\d{3})(\d{2})(\d{4})(?![\d\-])")
+_SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|ss#|ss no)")
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \-.()]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])")
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:|:)(?::|[0-9A-Fa-f]{1,4}:){1,7}(?::|[0-9A-Fa-f]{1,4})?(?![\w:])")
+_BTC = re.compile(r"(?<![\w])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![\w])")
+_BECH = re.compile(r"(?<![\w])(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}(?![\w])", re.IGNORECASE)
+_ETH = re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")
+_TRON = re.compile(r"(?<![\w])T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")
+
+
+class PiiDetector(TextDetector):
+    name: ClassVar[str] = "pii"
+    version: ClassVar[str] = "1.0.0"
+    labels: ClassVar[frozenset[str]] = frozenset({LABEL})
+    Config: ClassVar[type[DetectorConfig]] = PiiConfig
+    examples: ClassVar[tuple[Example, ...]] = (
+        Example("nothing personal here, just 3 apples", frozenset()),
+        Example("write to jane.doe@example.org", frozenset({LABEL}), "email"),
+        Example("card 4111 1111 1111 1111 exp 12/29", frozenset({LABEL}), "Visa test number"),
+        Example("card 4111 1111 1111 1112", frozenset(), "fails the Luhn check"),
+        Example("IBAN DE89 3704 0044 0532 0130 00", frozenset({LABEL}), "valid mod-97"),
+        Example("身份证 11010519491231002X", frozenset({LABEL}), "Chinese resident ID"),
+        Example("打我电话 13800138000", frozenset({LABEL}), "Chinese mobile"),
+        Example("version 1.2.3 of the app", frozenset()),
+    )
+
+    def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
+        config = self.config
+        assert isinstance(config, PiiConfig)
+        view = chunk.plain
+        text = view.text
+        wanted = set(config.entities)
+        candidates = [c for c in _candidates(text, config.phone_regions) if c.entity in wanted]
+        findings = []
+        for c in _resolve_overlaps(candidates):
+            a, b = view.span(c.start, c.end)
+            original = chunk.text[a:b]
+            findings.append(
+                self.finding(
+                    LABEL,
+                    c.score,
+                    f"{c.entity.replace('_', ' ')} ({c.pattern}; {c.validation})",
+                    span=chunk.span(a, b),
+                    excerpt=mask(original, c.entity),
+                    entity=c.entity,
+                    pattern=c.pattern,
+                    validation=c.validation,
+                )
+            )
+        return findings
+
+
+def _candidates(text: str, regions: list[str]) -> Iterator[Candidate]:
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            yield Candidate("email", m.start(), m.end(), 0.7, "email address", "syntax", 5)
+    has_digit = any(c in text for c in "0123456789")
+    if has_digit:
+        yield from _numeric(text, regions)
+    if "0x" in text:
+        for m in _ETH.finditer(text):
+            yield Candidate("crypto_wallet", m.start(), m.end(), 0.75, "ethereum address", "hex length 40", 7)
+    for m in _BECH.finditer(text):
+        if bech32_ok(m.group()):
+            yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, "bitcoin bech32 address", "bech32 checksum", 8)
+    if has_digit:
+        for m in _BTC.finditer(text):
+            if base58check_ok(m.group()):
+                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, "bitcoin base58 address", "base58check", 8)
+        for m in _TRON.finditer(text):
+            if base58check_ok(m.group()):
+                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, "tron address", "base58check", 8)
+
+
+def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if luhn_ok(digits):
+            issuer = card_issuer(digits)
+            if issuer:
+                yield Candidate("credit_card", m.start(), m.end(), 0.95, f"{issuer} card number", "luhn + issuer prefix", 9)
+            elif len(digits) >= 14:
+                yield Candidate("credit_card", m.start(), m.end(), 0.6, "card-like number", "luhn", 4)
+    for m in _IBAN.finditer(text):
+        compact = m.group().replace(" ", "")
+        if iban_ok(compact):
+            yield Candidate("iban", m.start(), m.end(), 0.95, f"IBAN ({compact[:2]})", "mod-97 + country length", 9)
+    for m in _CN_ID.finditer(text):
+        if cn_id_ok(m.group()):
+            yield Candidate("cn_resident_id", m.start(), m.end(), 0.95, "Chinese resident ID", "ISO 7064 MOD 11-2 + birth date", 10)
+    for m in _SSN.finditer(text):
+        if ssn_ok(m.group(1), m.group(3), m.group(4)):
+            yield Candidate("us_ssn", m.start(), m.end(), 0.85, "US SSN with separators", "area/group/serial ranges", 8)
+    for m in _SSN_BARE.finditer(text):
+        context = text[max(0, m.start() - 40) : m.start()]
+        if ssn_ok(m.group(1), m.group(2), m.group(3)) and _SSN_CONTEXT.search(context):
+            yield Candidate("us_ssn", m.start(), m.end(), 0.8, "US SSN after a keyword", "area/group/serial ranges", 8)
+    if "." in text:
+        for m in _IPV4.finditer(text):
+            try:
+                ip = ipaddress.IPv4Address(m.group())
+            except ValueError:
+                continue
+            score = 0.5 if ip.is_global else 0.3
+            yield Candidate("ipv4", m.start(), m.end(), score, "IPv4 address", "octets 0-255", 6)
+    if ":" in text:
+        for m in _IPV6.finditer(text):
+            try:
+                ip6 = ipaddress.IPv6Address(m.group())
+            except ValueError:
+                continue
+            if m.group().count(":") >= 2:
+                yield Candidate("ipv6", m.start(), m.end(), 0.5 if ip6.is_global else 0.3, "IPv6 address", "ipaddress parse", 6)
+    for m in _PHONE.finditer(text):
+        yield from _phone(m, regions)
+
+
+def _phone(m: re.Match[str], regions: list[str]) -> Iterator[Candidate]:
+    raw = m.group()
+    digits = sum(c.isdigit() for c in raw)
+    if not 7 <= digits <= 15:
+        return
+    tries: list[str | None] = [None] if raw.startswith(("+", "00")) else list(regions)
+    number = raw if not raw.startswith("00") else "+" + raw[2:]
+    best: Candidate | None = None
+    for region in tries:
+        try:
+            parsed = phonenumbers.parse(number, region)
+        except phonenumbers.NumberParseException:
+            continue
+        where = region or phonenumbers.region_code_for_number(parsed) or "international"
+        if phonenumbers.is_valid_number(parsed):
+            kind = "mobile" if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE else "phone"
+            return_score = 0.7 if raw.startswith(("+", "00", "(")) or not raw.isdigit() else 0.6
+            yield Candidate("phone", m.start(), m.end(), return_score, f"{where} {kind} number", "libphonenumber: valid", 3)
+            return
+        if best is None and phonenumbers.is_possible_number(parsed) and not raw.isdigit():
+            best = Candidate("phone", m.start(), m.end(), 0.4, f"{where} phone number", "libphonenumber: possible", 2)
+    if best is not None:
+        yield best
+
+
+def _resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
+    """Where candidates overlap keep the most specific (highest priority, then longest)."""
+    ordered = sorted(candidates, key=lambda c: (-c.priority, -(c.end - c.start), c.start))
+    taken: list[Candidate] = []
+    for c in ordered:
+        if all(c.end <= t.start or t.end <= c.start for t in taken):
+            taken.append(c)
+    return sorted(taken, key=lambda c: c.start)
+
+
+def mask(value: str, entity: str) -> str:
+    """A masked excerpt: enough to recognise the kind of data, not enough to use it."""
+    if entity == "email" and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    alnum = [i for i, c in enumerate(value) if c.isalnum()]
+    keep = set(alnum[-4:]) if len(alnum) > 8 else set(alnum[-2:])
+    return "".join(c if (i in keep or not c.isalnum()) else "*" for i, c in enumerate(value))
