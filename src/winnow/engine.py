@@ -1,0 +1,179 @@
+"""The one entry point the CLI, the API and workers share: scan one item, return its verdict.
+
+The engine runs the policy's detectors over the content (text in overlapping chunks), turns a
+detector that raises or runs past its time budget into a recorded failure, caps the findings one
+detector may add to one item (and counts the rest), identifies the language, and asks the policy
+for the action. It holds detector instances, built from the policy once; models load lazily on
+the first scan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from winnow.detectors.base import Deadline, Detector, TextDetector
+from winnow.errors import DetectorTimeoutError
+from winnow.media.language import identify
+from winnow.media.text import TextLimits, TextSource
+from winnow.plugins import Registry
+from winnow.policy.evaluate import evaluate
+from winnow.policy.loader import Policy, load_default_policy
+from winnow.types import (
+    Content,
+    ContentInfo,
+    DetectorFailure,
+    Finding,
+    Language,
+    MediaKind,
+    Span,
+    Verdict,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Each detector's time budget for one item: ``base`` seconds plus ``per_mib`` per MiB."""
+
+    base: float = 2.0
+    per_mib: float = 0.5
+
+    def seconds(self, size_bytes: int) -> float:
+        return self.base + self.per_mib * size_bytes / (1 << 20)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    limits: TextLimits = field(default_factory=TextLimits)
+    budget: Budget = field(default_factory=Budget)
+    max_findings_per_detector: int = 1000
+
+
+class Engine:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        registry: Registry | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.policy = policy if policy is not None else load_default_policy(registry)
+        self.settings = settings or EngineSettings()
+        self.detectors: tuple[Detector, ...] = tuple(
+            setup.cls(setup.config) for setup in self.policy.detectors
+        )
+        self._loaded = False
+        self._load_lock = threading.Lock()
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        with self._load_lock:
+            if not self._loaded:
+                for d in self.detectors:
+                    d.load()
+                self._loaded = True
+
+    def scan(self, content: Content | str) -> Verdict:
+        """Scan one item. Raises :class:`~winnow.errors.ContentError` for input it cannot scan."""
+        if isinstance(content, str):
+            content = Content.from_text(content)
+        self._ensure_loaded()
+        source = TextSource(content, self.settings.limits)
+        return self._scan_text(source)
+
+    def _scan_text(self, source: TextSource) -> Verdict:
+        detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
+        size = len(source.content.data) if source.content.data is not None else 0
+        if source.content.path is not None:
+            size = source.content.path.stat().st_size
+        elif source.content.text is not None:
+            size = len(source.content.text)
+        budget = self.settings.budget.seconds(size)
+        cap = self.settings.max_findings_per_detector
+        found: dict[str, list[Finding]] = {d.name: [] for d in detectors}
+        truncated: dict[str, int] = {}
+        spent: dict[str, float] = dict.fromkeys(found, 0.0)
+        failures: dict[str, DetectorFailure] = {}
+        language: Language | None = None
+        t_lang = 0.0
+        for chunk in source.chunks(Deadline(budget)):
+            if chunk.offset == 0:
+                t0 = time.perf_counter()
+                language = identify(chunk.text[chunk.own_start : chunk.own_end])
+                t_lang = time.perf_counter() - t0
+            own_lo = chunk.offset + chunk.own_start
+            own_hi = chunk.offset + (chunk.own_end if chunk.own_end is not None else len(chunk.text))
+            for d in detectors:
+                if d.name in failures:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    new = [
+                        f
+                        for f in d.detect_text(chunk)
+                        if not isinstance(f.location, Span) or own_lo <= f.location.start < own_hi
+                    ]
+                except DetectorTimeoutError as exc:
+                    spent[d.name] += time.perf_counter() - t0
+                    failures[d.name] = DetectorFailure(d.name, "timeout", exc.message, _ms(spent[d.name]))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - any detector bug becomes data
+                    spent[d.name] += time.perf_counter() - t0
+                    message = f"{type(exc).__name__}: {exc}"
+                    failures[d.name] = DetectorFailure(d.name, "error", message, _ms(spent[d.name]))
+                    continue
+                spent[d.name] += time.perf_counter() - t0
+                room = cap - len(found[d.name])
+                found[d.name].extend(new[: max(room, 0)])
+                if len(new) > room:
+                    truncated[d.name] = truncated.get(d.name, 0) + len(new) - max(room, 0)
+                if spent[d.name] > budget:
+                    failures[d.name] = DetectorFailure(
+                        d.name,
+                        "timeout",
+                        f"{d.name} ran past its budget of {budget:.2f} s after "
+                        f"{chunk.offset + len(chunk.text):,} characters; findings so far are kept",
+                        _ms(spent[d.name]),
+                    )
+        findings = sorted(
+            (f for fs in found.values() for f in fs),
+            key=lambda f: (f.location.start if isinstance(f.location, Span) else -1, f.detector),
+        )
+        failure_list = tuple(failures.values())
+        result = evaluate(self.policy.model, findings, (), failure_list)
+        notes: list[str] = []
+        if source.replaced:
+            notes.append(f"{source.replaced:,} undecodable byte sequence(s) replaced with U+FFFD")
+        for name, n in truncated.items():
+            notes.append(f"{name}: {n:,} more finding(s) past the cap of {cap:,} per detector")
+        timings = {name: _ms(s) for name, s in spent.items()}
+        timings["language"] = _ms(t_lang)
+        return Verdict(
+            action=result.action,
+            rule_hits=result.rule_hits,
+            findings=tuple(findings),
+            content=ContentInfo(
+                kind=MediaKind.TEXT,
+                bytes=source.bytes,
+                chars=source.chars,
+                name=source.content.name,
+                sha256=source.sha256,
+            ),
+            policy=self.policy.ref,
+            failures=failure_list,
+            suppressed=result.suppressed,
+            language=language,
+            truncated=truncated,
+            timings_ms=timings,
+            notes=tuple(notes),
+        )
+
+    def scan_many(self, contents: Sequence[Content | str]) -> list[Verdict]:
+        return [self.scan(c) for c in contents]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)

@@ -1,0 +1,171 @@
+"""Evaluate a policy: a pure function from findings, hash matches and failures to an action.
+
+Nothing here reads files, clocks or globals; the same inputs give the same verdict. Raising any
+finding's score never lowers the action (there is a property test for it): conditions only ever
+match more as scores rise, and caps only limit how far a label can push.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from winnow import taxonomy
+from winnow.policy.model import (
+    AllCondition,
+    AnyCondition,
+    BankCondition,
+    Condition,
+    LabelCondition,
+    Override,
+    PolicyModel,
+)
+from winnow.types import Action, DetectorFailure, Finding, HashMatch, RuleHit, Suppressed
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    action: Action
+    rule_hits: tuple[RuleHit, ...]
+    suppressed: tuple[Suppressed, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    """A condition that held: the most severe action its evidence allows, and the evidence."""
+
+    cap: Action
+    findings: frozenset[int]
+    hash_matches: frozenset[int]
+
+
+def evaluate(
+    policy: PolicyModel,
+    findings: Sequence[Finding],
+    hash_matches: Sequence[HashMatch] = (),
+    failures: Sequence[DetectorFailure] = (),
+) -> Evaluation:
+    allowed = {t.casefold() for t in policy.allow.terms}
+    suppressed: list[Suppressed] = []
+    active: list[int] = []
+    for i, f in enumerate(findings):
+        override = _override(policy, f.label)
+        term = str(f.evidence.get("term", "")).casefold()
+        excerpt = (f.excerpt or "").casefold()
+        if allowed and (term in allowed or excerpt in allowed):
+            suppressed.append(Suppressed(i, f"{f.excerpt or term!r} is on the policy's allow-list"))
+        elif override is not None and override.disabled:
+            suppressed.append(Suppressed(i, f"label {f.label} is disabled by the policy"))
+        else:
+            active.append(i)
+
+    hits: list[RuleHit] = []
+    for rule in policy.rules:
+        m = _eval(rule.when, policy, findings, active, hash_matches)
+        if m is None:
+            continue
+        action = min(Action.parse(rule.action), m.cap)
+        if action == Action.PASS:
+            continue
+        labels = tuple(sorted({findings[i].label for i in m.findings}))
+        labels += tuple(sorted({f"known/{hash_matches[i].bank}" for i in m.hash_matches}))
+        top = max(m.findings, key=lambda i: findings[i].score, default=None)
+        dsa = rule.dsa_category or (
+            taxonomy.dsa_category(findings[top].label)
+            if top is not None
+            else taxonomy.DsaCategory.ILLEGAL_OR_HARMFUL_SPEECH
+        )
+        hits.append(
+            RuleHit(
+                rule=rule.name,
+                action=action,
+                reason=rule.reason or _auto_reason(labels),
+                labels=labels,
+                findings=tuple(sorted(m.findings)),
+                hash_matches=tuple(sorted(m.hash_matches)),
+                dsa_category=dsa.value,
+            )
+        )
+    on_failure = Action.parse(policy.on_detector_failure)
+    if on_failure > Action.PASS:
+        for failure in failures:
+            hits.append(
+                RuleHit(
+                    rule=f"detector-failed:{failure.detector}",
+                    action=on_failure,
+                    reason=f"detector {failure.detector} did not finish ({failure.kind}): "
+                    "the content was not fully checked",
+                )
+            )
+    action = max((h.action for h in hits), default=Action.PASS)
+    return Evaluation(action, tuple(hits), tuple(suppressed))
+
+
+def _override(policy: PolicyModel, label: str) -> Override | None:
+    if label in policy.overrides:
+        return policy.overrides[label]
+    category = label.split("/", 1)[0]
+    return policy.overrides.get(category)
+
+
+def _eval(
+    cond: Condition,
+    policy: PolicyModel,
+    findings: Sequence[Finding],
+    active: list[int],
+    hash_matches: Sequence[HashMatch],
+) -> _Match | None:
+    if isinstance(cond, LabelCondition):
+        detector, _, pattern = cond.label.rpartition(":")
+        matched: list[int] = []
+        cap = Action.PASS
+        for i in active:
+            f = findings[i]
+            if (detector and f.detector != detector) or not taxonomy.covers(pattern, f.label):
+                continue
+            override = _override(policy, f.label)
+            threshold = cond.min_score
+            label_cap = Action.BLOCK
+            if override is not None:
+                if override.min_score is not None:
+                    threshold = override.min_score
+                if override.max_action is not None:
+                    label_cap = Action.parse(override.max_action)
+            if f.score >= threshold:
+                matched.append(i)
+                cap = max(cap, label_cap)
+        if len(matched) < cond.min_count:
+            return None
+        return _Match(cap, frozenset(matched), frozenset())
+    if isinstance(cond, BankCondition):
+        hm = [
+            i
+            for i, h in enumerate(hash_matches)
+            if h.bank == cond.bank and (cond.max_distance is None or h.distance <= cond.max_distance)
+        ]
+        return _Match(Action.BLOCK, frozenset(), frozenset(hm)) if hm else None
+    if isinstance(cond, AllCondition):
+        parts = [_eval(c, policy, findings, active, hash_matches) for c in cond.all]
+        if any(p is None for p in parts):
+            return None
+        held = [p for p in parts if p is not None]
+        return _Match(
+            min(p.cap for p in held),
+            frozenset().union(*(p.findings for p in held)),
+            frozenset().union(*(p.hash_matches for p in held)),
+        )
+    assert isinstance(cond, AnyCondition)
+    held = [
+        p for c in cond.any if (p := _eval(c, policy, findings, active, hash_matches)) is not None
+    ]
+    if not held:
+        return None
+    return _Match(
+        max(p.cap for p in held),
+        frozenset().union(*(p.findings for p in held)),
+        frozenset().union(*(p.hash_matches for p in held)),
+    )
+
+
+def _auto_reason(labels: tuple[str, ...]) -> str:
+    return "content matched " + ", ".join(labels) if labels else "rule matched"
