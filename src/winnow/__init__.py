@@ -1,0 +1,71 @@
+"""Winnow: self-hosted content moderation.
+
+The public API::
+
+    from winnow import Engine, Content, load_policy
+
+    engine = Engine()                       # default policy
+    verdict = engine.scan("some user text")
+    verdict.action                          # Action.PASS / REVIEW / BLOCK
+    verdict.rule_hits                       # why
+"""
+
+from winnow._version import __version__
+from winnow.engine import Engine, EngineSettings
+from winnow.errors import (
+    ConfigError,
+    ContentError,
+    DecodeError,
+    DetectorError,
+    LimitExceededError,
+    PolicyError,
+    StorageError,
+    UnsupportedMediaError,
+    WinnowError,
+)
+from winnow.policy.loader import Policy, load_default_policy, load_policy, parse_policy
+from winnow.redact import redact_text
+from winnow.serialize import verdict_to_dict
+from winnow.types import (
+    Action,
+    Content,
+    DetectorFailure,
+    Finding,
+    HashMatch,
+    Region,
+    RuleHit,
+    Span,
+    TimeRange,
+    Verdict,
+)
+
+__all__ = [
+    "Action",
+    "ConfigError",
+    "Content",
+    "ContentError",
+    "DecodeError",
+    "DetectorError",
+    "DetectorFailure",
+    "Engine",
+    "EngineSettings",
+    "Finding",
+    "HashMatch",
+    "LimitExceededError",
+    "Policy",
+    "PolicyError",
+    "Region",
+    "RuleHit",
+    "Span",
+    "StorageError",
+    "TimeRange",
+    "UnsupportedMediaError",
+    "Verdict",
+    "WinnowError",
+    "__version__",
+    "load_default_policy",
+    "load_policy",
+    "parse_policy",
+    "redact_text",
+    "verdict_to_dict",
+]

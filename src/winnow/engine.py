@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from winnow.detectors.base import Deadline, Detector, TextDetector
 from winnow.errors import DetectorTimeoutError
 from winnow.media.language import identify
+from winnow.media.language import warm_up as warm_language
+from winnow.media.normalize import warm_up as warm_normalisation
 from winnow.media.text import TextLimits, TextSource
 from winnow.plugins import Registry
 from winnow.policy.evaluate import evaluate
@@ -67,11 +69,17 @@ class Engine:
         self._loaded = False
         self._load_lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Load every model and table now (a server calls this before taking traffic)."""
+        self._ensure_loaded()
+
     def _ensure_loaded(self) -> None:
         if self._loaded:
             return
         with self._load_lock:
             if not self._loaded:
+                warm_normalisation()
+                warm_language()
                 for d in self.detectors:
                     d.load()
                 self._loaded = True

@@ -8,6 +8,7 @@ import re
 from winnow.types import Language
 
 SAMPLE_CHARS = 4000
+MIN_CONFIDENCE = 0.5  # below this the code is "und" (undetermined), with the confidence kept
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 
@@ -27,4 +28,11 @@ def identify(text: str) -> Language | None:
     code, confidence = _identifier().classify(sample)  # type: ignore[attr-defined]
     if code in ("ja", "ko") and _HAN.search(sample) and not _KANA_HANGUL.search(sample):
         code = "zh"  # Han characters only: Chinese (short Chinese is often guessed as Japanese)
+    if confidence < MIN_CONFIDENCE:
+        code = "und"
     return Language(str(code), round(float(confidence), 4))
+
+
+def warm_up() -> None:
+    """Load the model now rather than on the first text."""
+    _identifier()

@@ -29,13 +29,14 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BLOCK = 1 << 20
+DEFAULT_MAX_TEXT_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class TextLimits:
     """Limits on text input. Every refusal names the limit it broke."""
 
-    max_bytes: int = 256 << 20
+    max_bytes: int = DEFAULT_MAX_TEXT_BYTES
     chunk_chars: int = 1 << 20
     overlap: int = 4096
     context: int = 256

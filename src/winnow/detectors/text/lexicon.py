@@ -34,7 +34,7 @@ from pydantic import Field, field_validator
 from winnow import taxonomy
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
 from winnow.errors import ConfigError
-from winnow.media.normalize import cjk_mask, fold_term, word_mask
+from winnow.media.normalize import MappedText, cjk_mask, fold_term, word_mask
 from winnow.types import Finding, Span
 
 BUILTIN_LISTS = ("en", "zh")
@@ -290,7 +290,7 @@ class LexiconDetector(TextDetector):
             for term in self._pattern_terms[p]:
                 if any(int(runs[a + i]) < r for i, r in enumerate(term.runs)):
                     continue
-                if term.cjk and not _aligned_with_words(view.text, a, b):
+                if term.cjk and not _aligned_with_words(chunk.text, view, a, b):
                     continue
                 hit = _Hit(term, a, b, view.span(a, b))
                 for eid, part in self._by_term[(term.folded, term.runs)]:
@@ -351,10 +351,11 @@ def _end(f: Finding) -> int:
 def _combination_holds(entry: Entry, anchor: _Hit, entry_hits: list[tuple[int, _Hit]]) -> bool:
     """Every other include part has a hit within the window, and no exclusion phrase overlaps
     the anchor (``kill ! kill the lights`` skips "kill" where it is part of "kill the lights")."""
+    at = anchor.excerpt_span[0]  # the window is measured in original characters
     near = {
         part
         for part, h in entry_hits
-        if part > 0 and abs(h.start - anchor.start) <= entry.window
+        if part > 0 and abs(h.excerpt_span[0] - at) <= entry.window
     }
     if not all(i in near for i in range(1, len(entry.include))):
         return False
@@ -377,13 +378,21 @@ def _jieba() -> object:
     return jieba
 
 
-def _aligned_with_words(text: str, start: int, end: int, margin: int = 16) -> bool:
-    """Whether ``text[start:end]`` begins and ends on jieba word boundaries."""
-    lo = max(0, start - margin)
-    hi = min(len(text), end + margin)
+def _aligned_with_words(original: str, view: MappedText, start: int, end: int) -> bool:
+    """Whether view characters ``[start, end)`` begin and end on word boundaries: jieba's, or a
+    separator the writer typed (``网赌`` in ``加我 网赌 群``)."""
+    text = view.text
+    lo = max(0, start - 16)
+    hi = min(len(text), end + 16)
     jieba = _jieba()
-    bounds = {lo}
+    bounds = {lo, hi}
     for _, s, e in jieba.tokenize(text[lo:hi]):  # type: ignore[attr-defined]
         bounds.add(lo + s)
         bounds.add(lo + e)
-    return start in bounds and end in bounds
+
+    def edge(i: int) -> bool:
+        if i in bounds or i <= 0 or i >= len(text):
+            return True
+        return _separated(original, view.ends[i - 1], view.starts[i])
+
+    return edge(start) and edge(end)

@@ -78,7 +78,7 @@ _CARD_ISSUERS: tuple[tuple[str, tuple[int, ...], Callable[[str], bool]], ...] = 
     ("jcb", (16, 17, 18, 19), lambda d: 3528 <= int(d[:4]) <= 3589),
     ("diners", (14, 16), lambda d: d[:2] in ("36", "38", "39") or 300 <= int(d[:3]) <= 305),
     ("unionpay", (16, 17, 18, 19), lambda d: d[:2] == "62"),
-    ("maestro", (12, 13, 14, 15, 16, 17, 18, 19), lambda d: d[:4] in ("5018", "5020", "5038", "6304", "6759", "6761", "6763")),
+    ("maestro", (12, 13, 14, 15, 16, 17, 18, 19), lambda d: d[:2] in ("50", "56", "57", "58") or d[0] == "6"),
 )
 
 
@@ -168,10 +168,12 @@ def bech32_ok(value: str) -> bool:
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b")
 _CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11,18}(?![\d\-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
 _CN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 _SSN = re.compile(r"(?<![\d\-])(\d{3})([\- ])(\d{2})\2(\d{4})(?![\d\-])")
 _SSN_BARE = re.compile(r"(?<![\d\-])(\d{3})(\d{2})(\d{4})(?![\d\-])")
+_ISO_DATE = re.compile(r"(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])[-/.](?:0[1-9]|[12]\d|3[01])")
+_PHONE_CONTEXT = re.compile(r"(?i)(?:phone|tel|call|mobile|cell|fax|whatsapp|电话|手机|联系)")
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|ss#|ss no)")
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \-.()]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
@@ -256,9 +258,19 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
             elif len(digits) >= 14:
                 yield Candidate("credit_card", m.start(), m.end(), 0.6, "card-like number", "luhn", 4)
     for m in _IBAN.finditer(text):
-        compact = m.group().replace(" ", "")
+        # The country fixes the length: take exactly that many characters (spaces skipped), so
+        # words that follow the number are not swallowed.
+        expected = _IBAN_LENGTHS.get(m.group()[:2].upper())
+        raw = m.group()
+        if expected is None:
+            continue
+        taken, end = 0, 0
+        while end < len(raw) and taken < expected:
+            taken += raw[end] != " "
+            end += 1
+        compact = raw[:end].replace(" ", "").upper()
         if iban_ok(compact):
-            yield Candidate("iban", m.start(), m.end(), 0.95, f"IBAN ({compact[:2]})", "mod-97 + country length", 9)
+            yield Candidate("iban", m.start(), m.start() + end, 0.95, f"IBAN ({compact[:2]})", "mod-97 + country length", 9)
     for m in _CN_ID.finditer(text):
         if cn_id_ok(m.group()):
             yield Candidate("cn_resident_id", m.start(), m.end(), 0.95, "Chinese resident ID", "ISO 7064 MOD 11-2 + birth date", 10)
@@ -286,13 +298,18 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
             if m.group().count(":") >= 2:
                 yield Candidate("ipv6", m.start(), m.end(), 0.5 if ip6.is_global else 0.3, "IPv6 address", "ipaddress parse", 6)
     for m in _PHONE.finditer(text):
-        yield from _phone(m, regions)
+        yield from _phone(m, regions, text)
 
 
-def _phone(m: re.Match[str], regions: list[str]) -> Iterator[Candidate]:
+def _phone(m: re.Match[str], regions: list[str], text: str) -> Iterator[Candidate]:
     raw = m.group()
     digits = sum(c.isdigit() for c in raw)
-    if not 7 <= digits <= 15:
+    if not 7 <= digits <= 15 or _ISO_DATE.match(raw):
+        return
+    international = raw.startswith(("+", "00"))
+    # Without a country code, short numbers are mostly house numbers and codes: ask for a full
+    # national number (9+ digits) unless a word such as "phone" or "电话" stands just before.
+    if not international and digits < 9 and not _PHONE_CONTEXT.search(text[max(0, m.start() - 24) : m.start()]):
         return
     tries: list[str | None] = [None] if raw.startswith(("+", "00")) else list(regions)
     number = raw if not raw.startswith("00") else "+" + raw[2:]

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from winnow.media.normalize import fold_term, match_view, plain_view, skeleton
+
+
+@pytest.mark.parametrize(
+    ("text", "view"),
+    [
+        pytest.param("FUCK", "fuck", id="case"),
+        pytest.param("Ｆｕｃｋ", "fuck", id="full-width"),
+        pytest.param("fu\u200bck", "fuck", id="zero-width space"),
+        pytest.param("f\u00adu\u2060ck", "fuck", id="soft hyphen and word joiner"),
+        pytest.param("ѕhіt", "shit", id="cyrillic homoglyphs"),
+        pytest.param("fück", "fuck", id="accent"),
+        pytest.param("Z̷a̸l̵g̶o̴", "zaigo", id="zalgo marks (l folds to i)"),
+        pytest.param("v1agr@", "viagra", id="leetspeak"),
+        pytest.param("f r e e", "fre", id="spaced out, then squeezed"),
+        pytest.param("f.u.c.k", "fuck", id="dotted"),
+        pytest.param("fuuuuuck", "fuck", id="repeats squeezed"),
+        pytest.param("傻 逼", "傻逼", id="spaced CJK"),
+        pytest.param("call 555", "cai 5", id="numbers alone are not leet"),
+        pytest.param("ﬁne", "fine", id="ligature expands"),
+    ],
+)
+def test_match_view_undoes_evasion(text: str, view: str) -> None:
+    assert match_view(text).text == view
+
+
+def test_squeezed_runs_are_remembered() -> None:
+    v = match_view("fuuuck")
+    assert v.text == "fuck"
+    assert v.runs is not None
+    assert list(v.runs) == [1, 3, 1, 1]
+
+
+def test_fold_term_matches_what_the_view_does_to_the_same_word() -> None:
+    assert fold_term("Asshole") == ("ashoie", (1, 2, 1, 1, 1, 1))
+
+
+def test_view_spans_point_back_to_the_original() -> None:
+    text = "ok then F\u200b.U.U.U.C.K you"
+    v = match_view(text)
+    i = v.text.index("fuck")
+    start, end = v.span(i, i + 4)
+    assert text[start:end] == "F\u200b.U.U.U.C.K"
+
+
+def test_plain_view_keeps_case_and_maps_full_width_digits() -> None:
+    v = plain_view("Tel １３８\u200b0013")
+    assert v.text == "Tel 1380013"
+    assert v.span(4, 11) == (4, 12)
+
+
+def test_skeleton_shows_what_a_homoglyph_domain_imitates() -> None:
+    assert skeleton("раураl.com") == "paypal.com"
+
+
+@given(st.text(max_size=200))
+def test_view_maps_every_character_inside_the_original(text: str) -> None:
+    for view in (match_view(text), plain_view(text)):
+        assert len(view.starts) == len(view.text) == len(view.ends)
+        assert all(0 <= a < b <= len(text) for a, b in zip(view.starts, view.ends, strict=True))
+        assert list(view.starts) == sorted(view.starts)
+
+
+@given(st.text(alphabet=st.characters(codec="ascii"), max_size=200))
+def test_plain_view_of_ascii_is_identity(text: str) -> None:
+    assert plain_view(text).text == text
