@@ -44,9 +44,12 @@ REQUESTS = (
 )  # fmt: skip
 # Names that are also everyday words: they count only with a request or a handle.
 _AMBIGUOUS = {"line id", "line:", "tg", "insta", "discord", "signal me", "on signal", "kik", "wx", "vx"}
+# A handle right after the messenger's name: after ':' / 号 / id anything handle-shaped; without
+# such a marker only something that cannot be an ordinary word (@name, has a digit or '_', a number).
 _HANDLE = re.compile(
-    r"^[\s:：=\-]*(?:是|号|號|id|ID|number)?[\s:：=\-]*"
-    r"(?P<h>@?[A-Za-z][A-Za-z0-9_.\-]{3,31}|\+?\d[\d \-]{4,18}\d)"
+    r"^(?:\s*(?:[:：=]|是|号|號|\bid\b|\bID\b)\s*(?P<marked>@?[A-Za-z0-9][A-Za-z0-9_.\-]{2,31})"
+    r"|\s*(?P<bare>@[A-Za-z0-9_.]{3,32}|[A-Za-z]*\d[A-Za-z0-9_.\-]{2,31}|[A-Za-z]+_[A-Za-z0-9_.\-]+"
+    r"|\+?\d[\d \-]{4,18}\d))"
 )
 
 
@@ -126,7 +129,7 @@ class ContactDetector(TextDetector):
                 ob += handle.end()
             elif asked:
                 score, why = 0.8, f"asks to be contacted on {trig.name}"
-            elif handle and self._patterns[pid] not in self._ambiguous:
+            elif handle:
                 score, why = 0.8, f"gives a {trig.name} handle or number"
                 ob += handle.end()
             elif self._patterns[pid] in self._ambiguous:

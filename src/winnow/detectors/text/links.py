@@ -53,7 +53,7 @@ _DEFANG = re.compile(
 )
 _SCHEME_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+", re.IGNORECASE)
 _WWW_URL = re.compile(r"\bwww\.[^\s<>\"'`]+", re.IGNORECASE)
-_SUFFIX_DOT = re.compile(r"\.([^\W\d_][\w-]{1,62})\b")
+_SUFFIX_DOT = re.compile(r"\.([A-Za-z][A-Za-z0-9-]{1,62})(?![A-Za-z0-9-])")
 _TRAILING = ".,;:!?)]}>'\"。，！？）"
 
 
@@ -108,11 +108,14 @@ def spoof_of(host: str) -> str | None:
         return None
     folded = skeleton(unicode_host)
     labels = unicode_host.split(".")
+    # A label mixing scripts (Latin with Cyrillic), or a label wholly in another script whose
+    # letters all look Latin under an ASCII top-level domain (аррӏе.com). Accented Latin
+    # (münchen.de) and genuine non-Latin names (пример.рф) are not spoofs.
     mixed = any(len(_scripts(lbl)) > 1 for lbl in labels)
-    looks_ascii = folded.isascii() and labels[-1].isascii()
-    if mixed or looks_ascii:
-        return folded
-    return None
+    foreign_lookalike = folded.isascii() and labels[-1].isascii() and any(
+        _scripts(lbl) - {"LATIN"} for lbl in labels[:-1]
+    )
+    return folded if mixed or foreign_lookalike else None
 
 
 class LinksDetector(TextDetector):

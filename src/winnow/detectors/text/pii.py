@@ -307,9 +307,9 @@ def _phone(m: re.Match[str], regions: list[str], text: str) -> Iterator[Candidat
     if not 7 <= digits <= 15 or _ISO_DATE.match(raw):
         return
     international = raw.startswith(("+", "00"))
-    # Without a country code, short numbers are mostly house numbers and codes: ask for a full
-    # national number (9+ digits) unless a word such as "phone" or "电话" stands just before.
-    if not international and digits < 9 and not _PHONE_CONTEXT.search(text[max(0, m.start() - 24) : m.start()]):
+    # Without a country code, short numbers are mostly house numbers, order numbers and codes:
+    # ask for a full national number (10+ digits) unless "phone", "电话"... stands just before.
+    if not international and digits < 10 and not _PHONE_CONTEXT.search(text[max(0, m.start() - 24) : m.start()]):
         return
     tries: list[str | None] = [None] if raw.startswith(("+", "00")) else list(regions)
     number = raw if not raw.startswith("00") else "+" + raw[2:]
@@ -346,6 +346,10 @@ def mask(value: str, entity: str) -> str:
     if entity == "email" and "@" in value:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
+    if entity == "ipv4":
+        return ".".join(value.split(".")[:2] + ["*", "*"])
+    if entity == "ipv6":
+        return ":".join(value.split(":")[:2] + ["*"])
     alnum = [i for i, c in enumerate(value) if c.isalnum()]
     keep = set(alnum[-4:]) if len(alnum) > 8 else set(alnum[-2:])
     return "".join(c if (i in keep or not c.isalnum()) else "*" for i, c in enumerate(value))
