@@ -68,7 +68,9 @@ def test_finding_points_at_the_original_evasive_spelling(lexicon: LexiconDetecto
 
 def test_and_combination_needs_every_part_within_the_window() -> None:
     d = LexiconDetector(
-        LexiconConfig(builtin=[], terms=[{"term": "free & money", "label": "spam/ad", "window": 30}])
+        LexiconConfig(
+            builtin=[], terms=[{"term": "free & money", "label": "spam/ad", "window": 30}]
+        )
     )
     d.load()
     assert labels(d, "get free cash and money today") == {"spam/ad"}
@@ -78,7 +80,9 @@ def test_and_combination_needs_every_part_within_the_window() -> None:
 
 def test_not_phrase_only_suppresses_where_the_term_is_part_of_it() -> None:
     d = LexiconDetector(
-        LexiconConfig(builtin=[], terms=[{"term": "kill ! kill the lights", "label": "violence/threat"}])
+        LexiconConfig(
+            builtin=[], terms=[{"term": "kill ! kill the lights", "label": "violence/threat"}]
+        )
     )
     d.load()
     assert labels(d, "kill the lights") == set()

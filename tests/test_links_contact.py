@@ -9,20 +9,37 @@ from winnow.detectors.text.links import LinksConfig, LinksDetector, spoof_of
 
 def links(text: str, **config: list[str]) -> list[tuple[str, float, str]]:
     d = LinksDetector(LinksConfig(**config))
-    return [(str(f.evidence["domain"]), f.score, f.excerpt or "") for f in d.detect_text(TextChunk(text))]
+    return [
+        (str(f.evidence["domain"]), f.score, f.excerpt or "")
+        for f in d.detect_text(TextChunk(text))
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("see https://example.com/a?b=1.", [("example.com", 0.2, "https://example.com/a?b=1")], id="plain"),
+        pytest.param(
+            "see https://example.com/a?b=1.",
+            [("example.com", 0.2, "https://example.com/a?b=1")],
+            id="plain",
+        ),
         pytest.param("www.example.org", [("www.example.org", 0.2, "www.example.org")], id="www"),
-        pytest.param("shop at example.shop today", [("example.shop", 0.15, "example.shop")], id="bare"),
-        pytest.param("hxxp://bad[.]example[.]net/x", [("bad.example.net", 0.75, "hxxp://bad[.]example[.]net/x")], id="defanged"),
+        pytest.param(
+            "shop at example.shop today", [("example.shop", 0.15, "example.shop")], id="bare"
+        ),
+        pytest.param(
+            "hxxp://bad[.]example[.]net/x",
+            [("bad.example.net", 0.75, "hxxp://bad[.]example[.]net/x")],
+            id="defanged",
+        ),
         pytest.param("example dot com", [("example.com", 0.75, "example dot com")], id="dot word"),
         pytest.param("tinyurl.com/abc", [("tinyurl.com", 0.6, "tinyurl.com/abc")], id="shortener"),
-        pytest.param("http://10.0.0.1/login", [("10.0.0.1", 0.6, "http://10.0.0.1/login")], id="ip host"),
-        pytest.param("访问example.com获取", [("example.com", 0.15, "example.com")], id="inside chinese"),
+        pytest.param(
+            "http://10.0.0.1/login", [("10.0.0.1", 0.6, "http://10.0.0.1/login")], id="ip host"
+        ),
+        pytest.param(
+            "访问example.com获取", [("example.com", 0.15, "example.com")], id="inside chinese"
+        ),
         pytest.param("edit config.json and run setup.py", [], id="file names"),
         pytest.param("mail me: bob@example.com", [], id="email is not a link"),
     ],
@@ -40,7 +57,12 @@ def test_block_and_allow_lists_cover_subdomains() -> None:
 
 @pytest.mark.parametrize(
     ("host", "imitates"),
-    [("раураl.com", "paypal.com"), ("xn--80ak6aa92e.com", "apple.com"), ("münchen.de", None), ("пример.рф", None)],
+    [
+        ("раураl.com", "paypal.com"),
+        ("xn--80ak6aa92e.com", "apple.com"),
+        ("münchen.de", None),
+        ("пример.рф", None),
+    ],
 )
 def test_spoofed_domains(host: str, imitates: str | None) -> None:
     got = spoof_of(host)

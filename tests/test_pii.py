@@ -23,7 +23,9 @@ def pii() -> PiiDetector:
 
 
 def entities(detector: PiiDetector, text: str) -> list[tuple[str, str]]:
-    return [(str(f.evidence["entity"]), f.excerpt or "") for f in detector.detect_text(TextChunk(text))]
+    return [
+        (str(f.evidence["entity"]), f.excerpt or "") for f in detector.detect_text(TextChunk(text))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -53,15 +55,25 @@ def test_validators(check: object, value: str, ok: bool) -> None:
         pytest.param("mail a.b@example.co.uk now", [("email", "a***@example.co.uk")], id="email"),
         pytest.param("call +1 (415) 555-2671", [("phone", "+* (***) ***-2671")], id="us phone"),
         pytest.param("手机 13800138000", [("phone", "*******8000")], id="china mobile"),
-        pytest.param("card 5555-5555-5555-4444", [("credit_card", "****-****-****-4444")], id="mastercard"),
-        pytest.param("IBAN GB82 WEST 1234 5698 7654 32 thanks", [("iban", "**** **** **** **** **54 32")], id="iban stops at its length"),
+        pytest.param(
+            "card 5555-5555-5555-4444", [("credit_card", "****-****-****-4444")], id="mastercard"
+        ),
+        pytest.param(
+            "IBAN GB82 WEST 1234 5698 7654 32 thanks",
+            [("iban", "**** **** **** **** **54 32")],
+            id="iban stops at its length",
+        ),
         pytest.param("ssn 078-05-1120", [("us_ssn", "***-**-1120")], id="ssn"),
         pytest.param("SSN: 078051120", [("us_ssn", "*****1120")], id="bare ssn after keyword"),
         pytest.param("order 078051120", [], id="bare nine digits without keyword"),
         pytest.param("ssn 666-05-1120", [], id="invalid ssn area"),
         pytest.param("from 8.8.8.8", [("ipv4", "8.8.*.*")], id="ipv4"),
         pytest.param("v6 2001:db8::1 here", [("ipv6", "2001:db8:*")], id="ipv6"),
-        pytest.param("send to 1BoatSLRHtKNngkdXEeobR76b53LETtpyT", [("crypto_wallet", "******************************tpyT")], id="bitcoin"),
+        pytest.param(
+            "send to 1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+            [("crypto_wallet", "******************************tpyT")],
+            id="bitcoin",
+        ),
         pytest.param("on 2020-06-20 14:00", [], id="iso date is not a phone"),
         pytest.param("release 10.2.3.4567", [], id="version is not an ip"),
     ],
@@ -72,13 +84,19 @@ def test_detects_and_masks(pii: PiiDetector, text: str, expected: list[tuple[str
 
 def test_finding_names_pattern_and_validation(pii: PiiDetector) -> None:
     (f,) = pii.detect_text(TextChunk("IBAN DE89 3704 0044 0532 0130 00"))
-    assert f.evidence == {"entity": "iban", "pattern": "IBAN (DE)", "validation": "mod-97 + country length"}
+    assert f.evidence == {
+        "entity": "iban",
+        "pattern": "IBAN (DE)",
+        "validation": "mod-97 + country length",
+    }
     assert f.score == 0.95
 
 
 def test_entities_can_be_limited(pii: PiiDetector) -> None:
     only_email = PiiDetector(PiiConfig(entities=["email"]))
-    assert entities(only_email, "x@example.com 4111 1111 1111 1111") == [("email", "x***@example.com")]
+    assert entities(only_email, "x@example.com 4111 1111 1111 1111") == [
+        ("email", "x***@example.com")
+    ]
 
 
 def test_mask_keeps_only_a_tail() -> None:

@@ -30,7 +30,11 @@ def test_category_covers_its_subcategories(pattern: str, label: str, expected: b
 
 @pytest.mark.parametrize(
     ("typo", "suggestion"),
-    [("hate/slurs", "hate/slur"), ("spam/adds", "spam/ad"), ("harassment/insults", "harassment/insult")],
+    [
+        ("hate/slurs", "hate/slur"),
+        ("spam/adds", "spam/ad"),
+        ("harassment/insults", "harassment/insult"),
+    ],
 )
 def test_suggest_finds_the_closest_label(typo: str, suggestion: str) -> None:
     assert taxonomy.suggest(typo) == suggestion

@@ -22,7 +22,7 @@ def test_action_parse_names_the_choices() -> None:
 
 @pytest.mark.parametrize("score", [-0.01, 1.01, float("nan")])
 def test_finding_score_outside_unit_interval_is_rejected(score: float) -> None:
-    with pytest.raises(ValueError, match="0..1"):
+    with pytest.raises(ValueError, match=r"0\.\.1"):
         Finding("spam/ad", score, "d", "1", "why")
 
 

@@ -113,7 +113,9 @@ class Engine:
                 language = identify(chunk.text[chunk.own_start : chunk.own_end])
                 t_lang = time.perf_counter() - t0
             own_lo = chunk.offset + chunk.own_start
-            own_hi = chunk.offset + (chunk.own_end if chunk.own_end is not None else len(chunk.text))
+            own_hi = chunk.offset + (
+                chunk.own_end if chunk.own_end is not None else len(chunk.text)
+            )
             for d in detectors:
                 if d.name in failures:
                     continue
@@ -126,9 +128,11 @@ class Engine:
                     ]
                 except DetectorTimeoutError as exc:
                     spent[d.name] += time.perf_counter() - t0
-                    failures[d.name] = DetectorFailure(d.name, "timeout", exc.message, _ms(spent[d.name]))
+                    failures[d.name] = DetectorFailure(
+                        d.name, "timeout", exc.message, _ms(spent[d.name])
+                    )
                     continue
-                except Exception as exc:  # noqa: BLE001 - any detector bug becomes data
+                except Exception as exc:
                     spent[d.name] += time.perf_counter() - t0
                     message = f"{type(exc).__name__}: {exc}"
                     failures[d.name] = DetectorFailure(d.name, "error", message, _ms(spent[d.name]))

@@ -8,7 +8,9 @@ from winnow import taxonomy
 from winnow.types import Finding, Span
 
 
-def redact_text(text: str, findings: Iterable[Finding], labels: Sequence[str] = ("privacy/pii",)) -> str:
+def redact_text(
+    text: str, findings: Iterable[Finding], labels: Sequence[str] = ("privacy/pii",)
+) -> str:
     """``text`` with the spans of findings under ``labels`` replaced by ``[ENTITY]`` tags.
 
     Overlapping spans are merged; the tag of the first finding in a merged span is used.

@@ -23,7 +23,9 @@ class DsaCategory(StrEnum):
     """Statement-of-reasons categories of the DSA Transparency Database."""
 
     ANIMAL_WELFARE = "STATEMENT_CATEGORY_ANIMAL_WELFARE"
-    DATA_PROTECTION_AND_PRIVACY_VIOLATIONS = "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS"
+    DATA_PROTECTION_AND_PRIVACY_VIOLATIONS = (
+        "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS"
+    )
     ILLEGAL_OR_HARMFUL_SPEECH = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
     INTELLECTUAL_PROPERTY_INFRINGEMENTS = "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"
     NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS = (
@@ -85,7 +87,7 @@ LABELS: dict[str, LabelInfo] = {
                   _D.SCAMS_AND_FRAUD, ()),
         LabelInfo("privacy/pii", "Personal data: contact details, identity and payment numbers.",
                   _D.DATA_PROTECTION_AND_PRIVACY_VIOLATIONS, ()),
-        LabelInfo("privacy/face", "A face is present (detected for redaction only, never identified).",
+        LabelInfo("privacy/face", "A face is present (for redaction only, never identified).",
                   _D.DATA_PROTECTION_AND_PRIVACY_VIOLATIONS, ()),
         LabelInfo("illicit/drugs", "Sale or promotion of illegal drugs.",
                   _D.UNSAFE_AND_ILLEGAL_PRODUCTS, ("illicit",)),

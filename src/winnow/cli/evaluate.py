@@ -24,8 +24,13 @@ def eval_group() -> None:
 
 
 @eval_group.command("pii")
-@click.option("--data", type=click.Path(path_type=Path), default=_default_data,
-              show_default="$WINNOW_DATA or ../shared/data", help="Folder holding the data sets.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=_default_data,
+    show_default="$WINNOW_DATA or ../shared/data",
+    help="Folder holding the data sets.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def eval_pii(data: Path, as_json: bool) -> None:
     """PII detector on presidio-research's synthetic set: P/R/F1 per entity type."""

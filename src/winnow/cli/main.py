@@ -77,8 +77,13 @@ def _items(paths: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
     show_default=True,
     help="What to do with bytes that do not decode: refuse the item, or replace them.",
 )
-@click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_TEXT_BYTES,
-              show_default=True, help="Largest text accepted, in bytes.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_TEXT_BYTES,
+    show_default=True,
+    help="Largest text accepted, in bytes.",
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
 def scan(
     paths: tuple[str, ...],
@@ -208,8 +213,14 @@ def policy_default() -> None:
 @cli.command()
 @click.argument("path", default="-")
 @click.option("--policy", type=click.Path(path_type=Path))
-@click.option("--label", "labels", multiple=True, default=("privacy/pii",), show_default=True,
-              help="Labels (or categories) to mask; repeat for several.")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    default=("privacy/pii",),
+    show_default=True,
+    help="Labels (or categories) to mask; repeat for several.",
+)
 @click.option("--encoding")
 def redact(path: str, policy: Path | None, labels: tuple[str, ...], encoding: str | None) -> None:
     """Print a text with personal data (or other labels) masked."""
@@ -252,8 +263,12 @@ def labels() -> None:
     for col in ("label", "description", "DSA category", "OpenAI"):
         table.add_column(col, overflow="fold")
     for info in taxonomy.LABELS.values():
-        table.add_row(info.name, info.description,
-                      info.dsa.value.removeprefix("STATEMENT_CATEGORY_"), ", ".join(info.openai))
+        table.add_row(
+            info.name,
+            info.description,
+            info.dsa.value.removeprefix("STATEMENT_CATEGORY_"),
+            ", ".join(info.openai),
+        )
     Console(highlight=False).print(table)
 
 

@@ -51,7 +51,9 @@ class PiiReport:
     records: int
 
 
-def _predictions(text: str, pii: PiiDetector, links: LinksDetector) -> Iterator[tuple[str, int, int]]:
+def _predictions(
+    text: str, pii: PiiDetector, links: LinksDetector
+) -> Iterator[tuple[str, int, int]]:
     chunk = TextChunk(text)
     for f in pii.detect_text(chunk):
         assert isinstance(f.location, Span)

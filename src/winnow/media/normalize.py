@@ -140,9 +140,7 @@ def _tables() -> _Tables:
             word[cp] = True
         if ch.isupper():
             fold[cp] = ord(ch.lower())
-        elif ch in "\t\n\r\x0b\x0c-_":
-            fold[cp] = _SPACE
-        elif cp < 0x20 or cp == 0x7F:
+        elif ch in "\t\n\r\x0b\x0c-_" or cp < 0x20 or cp == 0x7F:
             fold[cp] = _SPACE
     confusable = _confusable_ascii()
 

@@ -111,29 +111,33 @@ class TextSource:
     def _pieces(self) -> Iterator[str]:
         c = self.content
         if c.text is not None:
-            for i in range(0, len(c.text), _BLOCK):
-                piece = c.text[i : i + _BLOCK]
+            step = min(_BLOCK, self.limits.chunk_chars)
+            for i in range(0, len(c.text), step):
+                piece = c.text[i : i + step]
                 self._sha.update(piece.encode("utf-8", "surrogatepass"))
                 self.bytes += len(piece.encode("utf-8", "surrogatepass"))
                 yield piece
             return
         decoder = codecs.getincrementaldecoder(self.encoding)(errors=self.limits.decode_errors)
+        block_size = min(_BLOCK, self.limits.chunk_chars)
 
         def blocks() -> Iterator[bytes]:
             if c.data is not None:
                 view = memoryview(c.data)
-                for i in range(0, len(view), _BLOCK):
-                    yield bytes(view[i : i + _BLOCK])
+                for i in range(0, len(view), block_size):
+                    yield bytes(view[i : i + block_size])
             else:
                 with self._open() as f:
-                    while block := f.read(_BLOCK):
+                    while block := f.read(block_size):
                         yield block
 
         consumed = 0
         for block in blocks():
             self.bytes += len(block)
             if self.bytes > self.limits.max_bytes:
-                raise LimitExceededError("max_text_bytes", self.bytes, self.limits.max_bytes, "bytes")
+                raise LimitExceededError(
+                    "max_text_bytes", self.bytes, self.limits.max_bytes, "bytes"
+                )
             self._sha.update(block)
             try:
                 piece = decoder.decode(block)

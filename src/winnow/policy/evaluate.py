@@ -141,7 +141,8 @@ def _eval(
         hm = [
             i
             for i, h in enumerate(hash_matches)
-            if h.bank == cond.bank and (cond.max_distance is None or h.distance <= cond.max_distance)
+            if h.bank == cond.bank
+            and (cond.max_distance is None or h.distance <= cond.max_distance)
         ]
         return _Match(Action.BLOCK, frozenset(), frozenset(hm)) if hm else None
     if isinstance(cond, AllCondition):

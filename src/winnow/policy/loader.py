@@ -74,8 +74,8 @@ def parse_policy(text: str, source: str, registry: Registry | None = None) -> Po
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         col = mark.column + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError([PolicyProblem(source, line, col, "", f"invalid YAML: {problem}")]) from None
+        what = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError([PolicyProblem(source, line, col, "", f"invalid YAML: {what}")]) from None
     if not isinstance(data, dict):
         raise PolicyError(
             [PolicyProblem(source, 1, 1, "", "a policy is a mapping with at least 'name'")]
@@ -104,7 +104,7 @@ def parse_policy(text: str, source: str, registry: Registry | None = None) -> Po
         model = PolicyModel.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = _without_union_tags(tuple(err["loc"]))
             problems.append(problem(loc, _message(err, loc)))
     setups: list[DetectorSetup] = []
     if model is not None:
@@ -139,11 +139,28 @@ def _fmt(path: Path_) -> str:
     return out
 
 
-def _message(err: Any, loc: Path_) -> str:
+_CONDITION_TAGS = ("label", "bank", "all", "any")
+
+
+def _without_union_tags(loc: Path_) -> Path_:
+    """Drop the tag pydantic adds inside a condition's location (``when.label.min_score``)."""
+    out: list[str | int] = []
+    for i, elem in enumerate(loc):
+        at_condition = bool(out) and (
+            out[-1] == "when"
+            or (isinstance(out[-1], int) and len(out) > 1 and out[-2] in ("all", "any"))
+        )
+        if at_condition and elem in _CONDITION_TAGS and i + 1 < len(loc):
+            continue
+        out.append(elem)
+    return tuple(out)
+
+
+def _message(err: Any, loc: Path_, fields: frozenset[str] = FIELD_NAMES) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        close = difflib.get_close_matches(key, FIELD_NAMES, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
         return f"unknown field {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
     if kind == "missing":
         return f"missing required field {str(loc[-1])!r}"
@@ -196,16 +213,19 @@ def _detector_setups(
         raw = dict(model.detectors.get(name) or {})
         enabled = raw.pop("enabled", cls.enabled_by_default)
         if not isinstance(enabled, bool):
-            problems.append(problem(("detectors", name, "enabled"), "enabled must be true or false"))
+            problems.append(
+                problem(("detectors", name, "enabled"), "enabled must be true or false")
+            )
             continue
         if not enabled:
             continue
         try:
             config = cls.Config.model_validate(raw)
         except ValidationError as exc:
+            fields = frozenset(cls.Config.model_fields) | {"enabled"}
             for err in exc.errors():
                 loc = ("detectors", name, *err["loc"])
-                problems.append(problem(loc, _message(err, loc)))
+                problems.append(problem(loc, _message(err, loc, fields)))
             continue
         setups.append(DetectorSetup(cls, config))
     return setups

@@ -1,4 +1,5 @@
-"""Winnow's built-in text detectors, registered through the ``winnow`` entry point like any plugin."""
+"""Winnow's built-in text detectors, registered through the ``winnow`` entry point like any
+plugin."""
 
 from __future__ import annotations
 

@@ -22,7 +22,10 @@ from winnow.types import Finding
 LABEL = "spam/contact_solicitation"
 
 MESSENGERS: dict[str, tuple[str, ...]] = {
-    "WeChat": ("wechat", "weixin", "微信", "薇信", "威信", "徽信", "维信", "v信", "vx", "wx", "微❤", "威❤", "卫星号"),
+    "WeChat": (
+        "wechat", "weixin", "微信", "薇信", "威信", "徽信", "维信", "v信", "vx", "wx", "微❤", "威❤",
+        "卫星号",
+    ),
     "QQ": ("qq", "扣扣", "企鹅号"),
     "WhatsApp": ("whatsapp", "whats app", "watsapp", "wa.me"),
     "Telegram": ("telegram", "tg", "t.me", "电报", "飞机号"),
@@ -39,13 +42,24 @@ MESSENGERS: dict[str, tuple[str, ...]] = {
 LINK_PREFIXES = ("t.me/", "wa.me/", "telegram.me/", "weixin://", "qm.qq.com/", "line.me/ti/")
 REQUESTS = (
     "add me", "add me on", "dm me", "message me", "text me", "contact me", "hit me up", "reach me",
-    "find me on", "talk on", "chat on", "msg me", "inbox me", "加我", "加", "➕", "+", "联系我", "私聊",
-    "私信", "加好友",
+    "find me on", "talk on", "chat on", "msg me", "inbox me", "加我", "加", "➕", "+", "联系我",
+    "私聊", "私信", "加好友",
 )  # fmt: skip
 # Names that are also everyday words: they count only with a request or a handle.
-_AMBIGUOUS = {"line id", "line:", "tg", "insta", "discord", "signal me", "on signal", "kik", "wx", "vx"}
+_AMBIGUOUS = {
+    "line id",
+    "line:",
+    "tg",
+    "insta",
+    "discord",
+    "signal me",
+    "on signal",
+    "kik",
+    "wx",
+    "vx",
+}
 # A handle right after the messenger's name: after ':' / 号 / id anything handle-shaped; without
-# such a marker only something that cannot be an ordinary word (@name, has a digit or '_', a number).
+# such a marker only what cannot be an ordinary word (@name, has a digit or '_', a number).
 _HANDLE = re.compile(
     r"^(?:\s*(?:[:：=]|是|号|號|\bid\b|\bID\b)\s*(?P<marked>@?[A-Za-z0-9][A-Za-z0-9_.\-]{2,31})"
     r"|\s*(?P<bare>@[A-Za-z0-9_.]{3,32}|[A-Za-z]*\d[A-Za-z0-9_.\-]{2,31}|[A-Za-z]+_[A-Za-z0-9_.\-]+"
@@ -81,7 +95,9 @@ class ContactDetector(TextDetector):
         patterns: dict[str, _Trigger] = {}
         for messenger, names in MESSENGERS.items():
             for n in names:
-                patterns.setdefault(fold_term(n)[0], _Trigger("messenger", messenger, not n.isascii()))
+                patterns.setdefault(
+                    fold_term(n)[0], _Trigger("messenger", messenger, not n.isascii())
+                )
         for prefix in LINK_PREFIXES:
             patterns[fold_term(prefix)[0]] = _Trigger("link", prefix.rstrip("/"), False)
         for r in REQUESTS:
@@ -117,9 +133,7 @@ class ContactDetector(TextDetector):
             oa, ob = view.span(a, b)
             after = chunk.text[ob : ob + 40]
             handle = _HANDLE.match(after)
-            asked = any(
-                (ra < a and a - rb <= (2 if cjk else 20)) for ra, rb, cjk in requests[-3:]
-            )
+            asked = any((ra < a and a - rb <= (2 if cjk else 20)) for ra, rb, cjk in requests[-3:])
             if trig.kind == "link":
                 score, why = 0.9, f"{trig.name} link opens a private chat"
                 if handle:

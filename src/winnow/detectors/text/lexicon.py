@@ -126,7 +126,9 @@ class TermConfig(DetectorConfig):
     def _known_label(cls, value: str) -> str:
         if not taxonomy.is_label(value):
             hint = taxonomy.suggest(value)
-            raise ValueError(f"unknown label {value!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+            raise ValueError(
+                f"unknown label {value!r}" + (f"; did you mean {hint!r}?" if hint else "")
+            )
         return value
 
 
@@ -225,9 +227,7 @@ class LexiconDetector(TextDetector):
                 raise ConfigError(f"cannot read lexicon file {path}: {exc.strerror}") from None
             entries.extend(parse_lexicon(text, str(path)))
         for i, t in enumerate(config.terms):
-            parsed = parse_lexicon(
-                t.term, f"terms[{i}]", {"label": t.label, "score": str(t.score)}
-            )
+            parsed = parse_lexicon(t.term, f"terms[{i}]", {"label": t.label, "score": str(t.score)})
             entries.extend(
                 Entry(e.label, e.score, e.include, e.exclude, t.window, e.segment, e.source)
                 for e in parsed
@@ -353,9 +353,7 @@ def _combination_holds(entry: Entry, anchor: _Hit, entry_hits: list[tuple[int, _
     the anchor (``kill ! kill the lights`` skips "kill" where it is part of "kill the lights")."""
     at = anchor.excerpt_span[0]  # the window is measured in original characters
     near = {
-        part
-        for part, h in entry_hits
-        if part > 0 and abs(h.excerpt_span[0] - at) <= entry.window
+        part for part, h in entry_hits if part > 0 and abs(h.excerpt_span[0] - at) <= entry.window
     }
     if not all(i in near for i in range(1, len(entry.include))):
         return False

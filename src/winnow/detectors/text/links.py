@@ -29,9 +29,45 @@ SHORTENERS = (
     "s.id", "v.gd", "bl.ink", "lnkd.in", "shorte.st", "adf.ly",
 )  # fmt: skip
 # Suffixes that are also common file extensions: a bare "setup.py" is not a link.
-_FILE_LIKE = {"py", "sh", "md", "zip", "mov", "rs", "pl", "so", "jar", "exe", "txt", "pdf", "doc",
-              "xls", "csv", "json", "js", "ts", "html", "htm", "php", "png", "jpg", "gif", "mp4",
-              "mp3", "ini", "cfg", "log", "bat", "app", "dll", "bin", "tar", "gz", "in", "at"}
+_FILE_LIKE = {
+    "py",
+    "sh",
+    "md",
+    "zip",
+    "mov",
+    "rs",
+    "pl",
+    "so",
+    "jar",
+    "exe",
+    "txt",
+    "pdf",
+    "doc",
+    "xls",
+    "csv",
+    "json",
+    "js",
+    "ts",
+    "html",
+    "htm",
+    "php",
+    "png",
+    "jpg",
+    "gif",
+    "mp4",
+    "mp3",
+    "ini",
+    "cfg",
+    "log",
+    "bat",
+    "app",
+    "dll",
+    "bin",
+    "tar",
+    "gz",
+    "in",
+    "at",
+}
 
 
 class LinksConfig(DetectorConfig):
@@ -112,8 +148,10 @@ def spoof_of(host: str) -> str | None:
     # letters all look Latin under an ASCII top-level domain (аррӏе.com). Accented Latin
     # (münchen.de) and genuine non-Latin names (пример.рф) are not spoofs.
     mixed = any(len(_scripts(lbl)) > 1 for lbl in labels)
-    foreign_lookalike = folded.isascii() and labels[-1].isascii() and any(
-        _scripts(lbl) - {"LATIN"} for lbl in labels[:-1]
+    foreign_lookalike = (
+        folded.isascii()
+        and labels[-1].isascii()
+        and any(_scripts(lbl) - {"LATIN"} for lbl in labels[:-1])
     )
     return folded if mixed or foreign_lookalike else None
 
@@ -240,9 +278,15 @@ def _urls(text: str) -> Iterator[_Url]:
         if start == dot or (start > 0 and text[start - 1] in "@/"):
             continue  # no name before the dot, or part of an e-mail address / path
         end = m.end()
-        while end < len(text) and (_is_host_char(text[end]) and text[end] != "."
-                                   or (text[end] == "." and end + 1 < len(text)
-                                       and _is_host_char(text[end + 1]) and text[end + 1] != ".")):
+        while end < len(text) and (
+            (_is_host_char(text[end]) and text[end] != ".")
+            or (
+                text[end] == "."
+                and end + 1 < len(text)
+                and _is_host_char(text[end + 1])
+                and text[end + 1] != "."
+            )
+        ):
             end += 1
         host = text[start:end]
         suffix = host.rsplit(".", 1)[-1].lower()

@@ -78,7 +78,11 @@ _CARD_ISSUERS: tuple[tuple[str, tuple[int, ...], Callable[[str], bool]], ...] = 
     ("jcb", (16, 17, 18, 19), lambda d: 3528 <= int(d[:4]) <= 3589),
     ("diners", (14, 16), lambda d: d[:2] in ("36", "38", "39") or 300 <= int(d[:3]) <= 305),
     ("unionpay", (16, 17, 18, 19), lambda d: d[:2] == "62"),
-    ("maestro", (12, 13, 14, 15, 16, 17, 18, 19), lambda d: d[:2] in ("50", "56", "57", "58") or d[0] == "6"),
+    (
+        "maestro",
+        (12, 13, 14, 15, 16, 17, 18, 19),
+        lambda d: d[:2] in ("50", "56", "57", "58") or d[0] == "6",
+    ),
 )
 
 
@@ -166,7 +170,9 @@ def bech32_ok(value: str) -> bool:
 
 # --- patterns --------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b"
+)
 _CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11,18}(?![\d\-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
 _CN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
@@ -175,9 +181,13 @@ _SSN_BARE = re.compile(r"(?<![\d\-])(\d{3})(\d{2})(\d{4})(?![\d\-])")
 _ISO_DATE = re.compile(r"(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])[-/.](?:0[1-9]|[12]\d|3[01])")
 _PHONE_CONTEXT = re.compile(r"(?i)(?:phone|tel|call|mobile|cell|fax|whatsapp|电话|手机|联系)")
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|ss#|ss no)")
-_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \-.()]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+|00)?\(?\d[\d \-.()]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])"
+)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:|:)(?::|[0-9A-Fa-f]{1,4}:){1,7}(?::|[0-9A-Fa-f]{1,4})?(?![\w:])")
+_IPV6 = re.compile(
+    r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:|:)(?::|[0-9A-Fa-f]{1,4}:){1,7}(?::|[0-9A-Fa-f]{1,4})?(?![\w:])"
+)
 _BTC = re.compile(r"(?<![\w])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![\w])")
 _BECH = re.compile(r"(?<![\w])(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}(?![\w])", re.IGNORECASE)
 _ETH = re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")
@@ -235,17 +245,37 @@ def _candidates(text: str, regions: list[str]) -> Iterator[Candidate]:
         yield from _numeric(text, regions)
     if "0x" in text:
         for m in _ETH.finditer(text):
-            yield Candidate("crypto_wallet", m.start(), m.end(), 0.75, "ethereum address", "hex length 40", 7)
+            yield Candidate(
+                "crypto_wallet", m.start(), m.end(), 0.75, "ethereum address", "hex length 40", 7
+            )
     for m in _BECH.finditer(text):
         if bech32_ok(m.group()):
-            yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, "bitcoin bech32 address", "bech32 checksum", 8)
+            yield Candidate(
+                "crypto_wallet",
+                m.start(),
+                m.end(),
+                0.9,
+                "bitcoin bech32 address",
+                "bech32 checksum",
+                8,
+            )
     if has_digit:
         for m in _BTC.finditer(text):
             if base58check_ok(m.group()):
-                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, "bitcoin base58 address", "base58check", 8)
+                yield Candidate(
+                    "crypto_wallet",
+                    m.start(),
+                    m.end(),
+                    0.9,
+                    "bitcoin base58 address",
+                    "base58check",
+                    8,
+                )
         for m in _TRON.finditer(text):
             if base58check_ok(m.group()):
-                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, "tron address", "base58check", 8)
+                yield Candidate(
+                    "crypto_wallet", m.start(), m.end(), 0.9, "tron address", "base58check", 8
+                )
 
 
 def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
@@ -254,9 +284,19 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
         if luhn_ok(digits):
             issuer = card_issuer(digits)
             if issuer:
-                yield Candidate("credit_card", m.start(), m.end(), 0.95, f"{issuer} card number", "luhn + issuer prefix", 9)
+                yield Candidate(
+                    "credit_card",
+                    m.start(),
+                    m.end(),
+                    0.95,
+                    f"{issuer} card number",
+                    "luhn + issuer prefix",
+                    9,
+                )
             elif len(digits) >= 14:
-                yield Candidate("credit_card", m.start(), m.end(), 0.6, "card-like number", "luhn", 4)
+                yield Candidate(
+                    "credit_card", m.start(), m.end(), 0.6, "card-like number", "luhn", 4
+                )
     for m in _IBAN.finditer(text):
         # The country fixes the length: take exactly that many characters (spaces skipped), so
         # words that follow the number are not swallowed.
@@ -270,17 +310,49 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
             end += 1
         compact = raw[:end].replace(" ", "").upper()
         if iban_ok(compact):
-            yield Candidate("iban", m.start(), m.start() + end, 0.95, f"IBAN ({compact[:2]})", "mod-97 + country length", 9)
+            yield Candidate(
+                "iban",
+                m.start(),
+                m.start() + end,
+                0.95,
+                f"IBAN ({compact[:2]})",
+                "mod-97 + country length",
+                9,
+            )
     for m in _CN_ID.finditer(text):
         if cn_id_ok(m.group()):
-            yield Candidate("cn_resident_id", m.start(), m.end(), 0.95, "Chinese resident ID", "ISO 7064 MOD 11-2 + birth date", 10)
+            yield Candidate(
+                "cn_resident_id",
+                m.start(),
+                m.end(),
+                0.95,
+                "Chinese resident ID",
+                "ISO 7064 MOD 11-2 + birth date",
+                10,
+            )
     for m in _SSN.finditer(text):
         if ssn_ok(m.group(1), m.group(3), m.group(4)):
-            yield Candidate("us_ssn", m.start(), m.end(), 0.85, "US SSN with separators", "area/group/serial ranges", 8)
+            yield Candidate(
+                "us_ssn",
+                m.start(),
+                m.end(),
+                0.85,
+                "US SSN with separators",
+                "area/group/serial ranges",
+                8,
+            )
     for m in _SSN_BARE.finditer(text):
         context = text[max(0, m.start() - 40) : m.start()]
         if ssn_ok(m.group(1), m.group(2), m.group(3)) and _SSN_CONTEXT.search(context):
-            yield Candidate("us_ssn", m.start(), m.end(), 0.8, "US SSN after a keyword", "area/group/serial ranges", 8)
+            yield Candidate(
+                "us_ssn",
+                m.start(),
+                m.end(),
+                0.8,
+                "US SSN after a keyword",
+                "area/group/serial ranges",
+                8,
+            )
     if "." in text:
         for m in _IPV4.finditer(text):
             try:
@@ -296,7 +368,15 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
             except ValueError:
                 continue
             if m.group().count(":") >= 2:
-                yield Candidate("ipv6", m.start(), m.end(), 0.5 if ip6.is_global else 0.3, "IPv6 address", "ipaddress parse", 6)
+                yield Candidate(
+                    "ipv6",
+                    m.start(),
+                    m.end(),
+                    0.5 if ip6.is_global else 0.3,
+                    "IPv6 address",
+                    "ipaddress parse",
+                    6,
+                )
     for m in _PHONE.finditer(text):
         yield from _phone(m, regions, text)
 
@@ -309,7 +389,11 @@ def _phone(m: re.Match[str], regions: list[str], text: str) -> Iterator[Candidat
     international = raw.startswith(("+", "00"))
     # Without a country code, short numbers are mostly house numbers, order numbers and codes:
     # ask for a full national number (10+ digits) unless "phone", "电话"... stands just before.
-    if not international and digits < 10 and not _PHONE_CONTEXT.search(text[max(0, m.start() - 24) : m.start()]):
+    if (
+        not international
+        and digits < 10
+        and not _PHONE_CONTEXT.search(text[max(0, m.start() - 24) : m.start()])
+    ):
         return
     tries: list[str | None] = [None] if raw.startswith(("+", "00")) else list(regions)
     number = raw if not raw.startswith("00") else "+" + raw[2:]
@@ -321,12 +405,32 @@ def _phone(m: re.Match[str], regions: list[str], text: str) -> Iterator[Candidat
             continue
         where = region or phonenumbers.region_code_for_number(parsed) or "international"
         if phonenumbers.is_valid_number(parsed):
-            kind = "mobile" if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE else "phone"
+            kind = (
+                "mobile"
+                if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
+                else "phone"
+            )
             return_score = 0.7 if raw.startswith(("+", "00", "(")) or not raw.isdigit() else 0.6
-            yield Candidate("phone", m.start(), m.end(), return_score, f"{where} {kind} number", "libphonenumber: valid", 3)
+            yield Candidate(
+                "phone",
+                m.start(),
+                m.end(),
+                return_score,
+                f"{where} {kind} number",
+                "libphonenumber: valid",
+                3,
+            )
             return
         if best is None and phonenumbers.is_possible_number(parsed) and not raw.isdigit():
-            best = Candidate("phone", m.start(), m.end(), 0.4, f"{where} phone number", "libphonenumber: possible", 2)
+            best = Candidate(
+                "phone",
+                m.start(),
+                m.end(),
+                0.4,
+                f"{where} phone number",
+                "libphonenumber: possible",
+                2,
+            )
     if best is not None:
         yield best
 
@@ -347,9 +451,9 @@ def mask(value: str, entity: str) -> str:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
     if entity == "ipv4":
-        return ".".join(value.split(".")[:2] + ["*", "*"])
+        return ".".join([*value.split(".")[:2], "*", "*"])
     if entity == "ipv6":
-        return ":".join(value.split(":")[:2] + ["*"])
+        return ":".join([*value.split(":")[:2], "*"])
     alnum = [i for i, c in enumerate(value) if c.isalnum()]
     keep = set(alnum[-4:]) if len(alnum) > 8 else set(alnum[-2:])
     return "".join(c if (i in keep or not c.isalnum()) else "*" for i, c in enumerate(value))
