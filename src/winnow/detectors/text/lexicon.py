@@ -17,7 +17,9 @@ found by jieba's segmentation (``性`` does not fire inside ``女性``), unless 
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import logging
 import unicodedata
 from collections import defaultdict
@@ -253,12 +255,15 @@ class LexiconDetector(TextDetector):
                     if t not in pattern_terms[patterns[folded]]:
                         pattern_terms[patterns[folded]].append(t)
         self._entries = entries
+        self._simple = [len(e.include) == 1 and not e.exclude for e in entries]
         self._by_term = dict(by_term)
         self._pattern_terms = pattern_terms
         self._pattern_cjk = np.array([any(t.cjk for t in ts) for ts in pattern_terms], dtype=bool)
         self._automaton = ahocorasick_rs.AhoCorasick(
             list(patterns), matchkind=ahocorasick_rs.MatchKind.Standard
         )
+        if self._pattern_cjk.any():
+            _jieba()  # load the segmentation dictionary now, not on the first Chinese text
 
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
         if self._automaton is None:
@@ -302,19 +307,20 @@ class LexiconDetector(TextDetector):
     ) -> Iterator[Finding]:
         for eid, entry_hits in hits.items():
             entry = self._entries[eid]
+            combo = None if self._simple[eid] else _Combination(entry, entry_hits)
             for part, hit in entry_hits:
-                if part != 0 or not _combination_holds(entry, hit, entry_hits):
+                if part != 0 or (combo is not None and not combo.holds(hit)):
                     continue
                 a, b = hit.excerpt_span
                 excerpt = chunk.text[a:b]
                 obfuscated = excerpt.casefold() != entry.include[0].casefold()
                 how = " (normalised from an evasive spelling)" if obfuscated else ""
                 nearby = entry.include[1:]
-                combo = f" with {' & '.join(nearby)} nearby" if nearby else ""
+                near_text = f" with {' & '.join(nearby)} nearby" if nearby else ""
                 yield self.finding(
                     entry.label,
                     entry.score,
-                    f"matched {entry.label} term {entry.include[0]!r}{combo}{how}",
+                    f"matched {entry.label} term {entry.include[0]!r}{near_text}{how}",
                     span=chunk.span(a, b),
                     excerpt=excerpt,
                     term=entry.text,
@@ -348,18 +354,37 @@ def _end(f: Finding) -> int:
     return f.location.end if isinstance(f.location, Span) else 0
 
 
-def _combination_holds(entry: Entry, anchor: _Hit, entry_hits: list[tuple[int, _Hit]]) -> bool:
-    """Every other include part has a hit within the window, and no exclusion phrase overlaps
-    the anchor (``kill ! kill the lights`` skips "kill" where it is part of "kill the lights")."""
-    at = anchor.excerpt_span[0]  # the window is measured in original characters
-    near = {
-        part for part, h in entry_hits if part > 0 and abs(h.excerpt_span[0] - at) <= entry.window
-    }
-    if not all(i in near for i in range(1, len(entry.include))):
-        return False
-    return not any(
-        part == -1 and h.start < anchor.end and anchor.start < h.end for part, h in entry_hits
-    )
+class _Combination:
+    """AND/NOT checks for one entry's hits, with positions sorted once (no quadratic scans)."""
+
+    def __init__(self, entry: Entry, entry_hits: list[tuple[int, _Hit]]) -> None:
+        self.entry = entry
+        self.parts: dict[int, list[int]] = defaultdict(list)
+        excluded: list[tuple[int, int]] = []
+        for part, h in entry_hits:
+            if part > 0:
+                self.parts[part].append(h.excerpt_span[0])
+            elif part == -1:
+                excluded.append(h.excerpt_span)
+        for positions in self.parts.values():
+            positions.sort()
+        excluded.sort()
+        self.excluded_starts = [a for a, _ in excluded]
+        self.reach = list(itertools.accumulate((b for _, b in excluded), max))  # max end so far
+
+    def holds(self, anchor: _Hit) -> bool:
+        """Every other include part within the window (in original characters), and no
+        exclusion phrase overlapping the anchor (``kill ! kill the lights``)."""
+        at, end = anchor.excerpt_span
+        w = self.entry.window
+        for part in range(1, len(self.entry.include)):
+            positions = self.parts.get(part, [])
+            i = bisect.bisect_left(positions, at - w)
+            if i == len(positions) or positions[i] > at + w:
+                return False
+        # Of the exclusions that start before the anchor ends, does any reach past its start?
+        i = bisect.bisect_left(self.excluded_starts, end)
+        return i == 0 or self.reach[i - 1] <= at
 
 
 def _separated(text: str, a: np.int64, b: np.int64) -> bool:

@@ -8,6 +8,7 @@ their subdomains) yield nothing. Every finding lists its reasons.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -81,12 +82,12 @@ class LinksConfig(DetectorConfig):
         return [v.strip().lower().lstrip(".") for v in value if v.strip()]
 
 
-# Defanging: [.] (.) {.} [dot] (dot) " dot " hxxp [:] and the ideographic full stop.
-_DEFANG = re.compile(
-    r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|(?<=\w) dot (?=\w)|hxxps?|h\*\*ps?|\[:\]|\[://\]"
-    r"|(?<=[A-Za-z0-9])。(?=[A-Za-z0-9])",
-    re.IGNORECASE,
-)
+# Defanging: [.] (.) {.} [dot] (dot) [:] [://], " dot ", hxxp / h**p, and the ideographic full stop
+# between ASCII letters. Each pattern starts with a literal so the regex engine can skip ahead.
+_DEFANG_BRACKET = re.compile(r"[\[({](?:\.|dot|:|://)[\])}]", re.IGNORECASE)
+_DEFANG_WORD = re.compile(r" dot (?=\w)", re.IGNORECASE)
+_DEFANG_SCHEME = re.compile(r"h(?:xx|\*\*)p(?=s?(?::|\[:))", re.IGNORECASE)
+_DEFANG_STOP = re.compile(r"。(?=[A-Za-z0-9])")
 _SCHEME_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+", re.IGNORECASE)
 _WWW_URL = re.compile(r"\bwww\.[^\s<>\"'`]+", re.IGNORECASE)
 _SUFFIX_DOT = re.compile(r"\.([A-Za-z][A-Za-z0-9-]{1,62})(?![A-Za-z0-9-])")
@@ -100,7 +101,9 @@ def _psl() -> object:
     return PublicSuffixList()
 
 
+@functools.lru_cache(maxsize=65536)
 def _host_is_known(host: str) -> bool:
+    """Whether a host ends in a registered public suffix (with a name before it)."""
     psl = _psl()
     try:
         ascii_host = host.encode("idna").decode("ascii")
@@ -169,6 +172,9 @@ class LinksDetector(TextDetector):
         Example("run setup.py first", frozenset(), "a file name, not a link"),
     )
 
+    def load(self) -> None:
+        _psl()
+
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
         config = self.config
         assert isinstance(config, LinksConfig)
@@ -230,16 +236,25 @@ def _matches_domain(host: str, domains: list[str]) -> bool:
 
 def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
     """The plain view with defanging undone, and where in it the defanged parts are."""
+    text = plain.text
     edits: list[tuple[int, int, str]] = []
-    for m in _DEFANG.finditer(plain.text):
-        token = m.group().lower()
-        if token.startswith(("hxxp", "h**p")):
-            repl = "http" + token[4:]
-        elif ":" in token:
-            repl = "://" if "//" in token else ":"
-        else:
-            repl = "."
-        edits.append((m.start(), m.end(), repl))
+    for m in _DEFANG_BRACKET.finditer(text):
+        inner = m.group()[1:-1].lower()
+        edits.append(
+            (m.start(), m.end(), "://" if inner == "://" else ":" if inner == ":" else ".")
+        )
+    if " dot " in text or " DOT " in text or " Dot " in text:
+        for m in _DEFANG_WORD.finditer(text):
+            if m.start() > 0 and (text[m.start() - 1].isalnum()):
+                edits.append((m.start(), m.end(), "."))
+    if "hxx" in text or "HXX" in text or "h**" in text:
+        for m in _DEFANG_SCHEME.finditer(text):
+            edits.append((m.start(), m.end(), "http"))
+    if "。" in text:
+        for m in _DEFANG_STOP.finditer(text):
+            if m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum():
+                edits.append((m.start(), m.end(), "."))
+    edits.sort()
     if not edits:
         return plain, []
     view = apply_edits(plain, edits)
@@ -252,31 +267,38 @@ def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
 
 
 def _urls(text: str) -> Iterator[_Url]:
-    taken: list[tuple[int, int]] = []
+    found: list[_Url] = []
     for pattern in (_SCHEME_URL, _WWW_URL):
         for m in pattern.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
-                continue
             raw = m.group().rstrip(_TRAILING)
             rest = raw.split("://", 1)[-1]
             host = re.split(r"[/?#:]", rest, maxsplit=1)[0].split("@")[-1]
-            if not host or "." not in host:
-                continue
-            taken.append((m.start(), m.start() + len(raw)))
-            yield _Url(m.start(), m.start() + len(raw), raw, host, True)
+            if host and "." in host:
+                found.append(_Url(m.start(), m.start() + len(raw), raw, host, True))
+    found.sort(key=lambda u: u.start)
+    explicit: list[_Url] = []
+    for u in found:  # "https://www.x" is found by both patterns: keep the first, longest
+        if not explicit or u.start >= explicit[-1].end:
+            explicit.append(u)
+    yield from explicit
     if "." not in text:
         return
+    starts = [u.start for u in explicit]
+    last_end = -1
     for m in _SUFFIX_DOT.finditer(text):
         dot = m.start()
-        if any(a <= dot < b for a, b in taken):
+        if dot < last_end:
             continue
+        i = bisect.bisect_right(starts, dot) - 1
+        if i >= 0 and dot < explicit[i].end:
+            continue  # inside a URL found above
         start = dot
         while start > 0 and _is_host_char(text[start - 1]):
             start -= 1
         while start < dot and text[start] in ".-":
             start += 1
         if start == dot or (start > 0 and text[start - 1] in "@/"):
-            continue  # no name before the dot, or part of an e-mail address / path
+            continue  # no name before the dot, or part of an e-mail address or a path
         end = m.end()
         while end < len(text) and (
             (_is_host_char(text[end]) and text[end] != ".")
@@ -297,5 +319,5 @@ def _urls(text: str) -> Iterator[_Url]:
             while path_end < len(text) and not text[path_end].isspace():
                 path_end += 1
             path_end = start + len(text[start:path_end].rstrip(_TRAILING))
-        taken.append((start, path_end))
+        last_end = path_end
         yield _Url(start, path_end, text[start:path_end], host, False)

@@ -170,28 +170,40 @@ def bech32_ok(value: str) -> bool:
 
 # --- patterns --------------------------------------------------------------------------------
 
+# Candidates are found cheaply first (patterns that begin with a digit, '@' or a literal, so the
+# regex engine can skip ahead), then checked with the precise patterns and validators.
 _EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b"
 )
+# A run of digits with separators, 7+ long, with an extension (x123, ext. 12) if one follows.
+_CLUSTER = re.compile(r"\d[\d\-. ()/]{5,40}[\dXx](?:\s?(?:x|ext\.?)\s?\d{1,5})?")
 _CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11,18}(?![\d\-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
 _CN_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 _SSN = re.compile(r"(?<![\d\-])(\d{3})([\- ])(\d{2})\2(\d{4})(?![\d\-])")
 _SSN_BARE = re.compile(r"(?<![\d\-])(\d{3})(\d{2})(\d{4})(?![\d\-])")
 _ISO_DATE = re.compile(r"(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])[-/.](?:0[1-9]|[12]\d|3[01])")
-_PHONE_CONTEXT = re.compile(r"(?i)(?:phone|tel|call|mobile|cell|fax|whatsapp|电话|手机|联系)")
+_PHONE_CONTEXT = re.compile(
+    r"(?i)(?:phone|tel|call|mobile|cell|fax|desk|office|whatsapp|sms|text|messages?|answering"
+    r"|reach|电话|手机|联系|致电)"
+)
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security|ss#|ss no)")
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+|00)?\(?\d[\d \-.()]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])"
 )
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
+_IPV6_HINT = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]")
 _IPV6 = re.compile(
     r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:|:)(?::|[0-9A-Fa-f]{1,4}:){1,7}(?::|[0-9A-Fa-f]{1,4})?(?![\w:])"
 )
-_BTC = re.compile(r"(?<![\w])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![\w])")
-_BECH = re.compile(r"(?<![\w])(?:bc1|tb1)[02-9ac-hj-np-z]{11,71}(?![\w])", re.IGNORECASE)
-_ETH = re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")
-_TRON = re.compile(r"(?<![\w])T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")
+_BTC = re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![\w])")
+_BECH = re.compile(r"(?:bc1|tb1|BC1|TB1)[02-9ac-hj-np-zAC-HJ-NP-Z]{11,71}(?![\w])")
+_ETH = re.compile(r"0x[0-9a-fA-F]{40}(?![\w])")
+_TRON = re.compile(r"T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")
+
+
+def _word_before(text: str, i: int) -> bool:
+    return i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")
 
 
 class PiiDetector(TextDetector):
@@ -238,66 +250,112 @@ class PiiDetector(TextDetector):
 
 def _candidates(text: str, regions: list[str]) -> Iterator[Candidate]:
     if "@" in text:
-        for m in _EMAIL.finditer(text):
-            yield Candidate("email", m.start(), m.end(), 0.7, "email address", "syntax", 5)
-    has_digit = any(c in text for c in "0123456789")
-    if has_digit:
-        yield from _numeric(text, regions)
+        yield from _emails(text)
+    yield from _numeric(text, regions)
+    if ":" in text:
+        yield from _ipv6(text)
     if "0x" in text:
         for m in _ETH.finditer(text):
-            yield Candidate(
-                "crypto_wallet", m.start(), m.end(), 0.75, "ethereum address", "hex length 40", 7
-            )
-    for m in _BECH.finditer(text):
-        if bech32_ok(m.group()):
-            yield Candidate(
-                "crypto_wallet",
-                m.start(),
-                m.end(),
-                0.9,
-                "bitcoin bech32 address",
-                "bech32 checksum",
-                8,
-            )
-    if has_digit:
-        for m in _BTC.finditer(text):
-            if base58check_ok(m.group()):
+            if not _word_before(text, m.start()):
                 yield Candidate(
                     "crypto_wallet",
                     m.start(),
                     m.end(),
-                    0.9,
-                    "bitcoin base58 address",
-                    "base58check",
-                    8,
+                    0.75,
+                    "ethereum address",
+                    "hex length 40",
+                    7,
                 )
-        for m in _TRON.finditer(text):
-            if base58check_ok(m.group()):
-                yield Candidate(
-                    "crypto_wallet", m.start(), m.end(), 0.9, "tron address", "base58check", 8
-                )
+    for pattern, name, check in (
+        (_BECH, "bitcoin bech32 address", bech32_ok),
+        (_BTC, "bitcoin base58 address", base58check_ok),
+        (_TRON, "tron address", base58check_ok),
+    ):
+        for m in pattern.finditer(text):
+            if not _word_before(text, m.start()) and check(m.group()):
+                validation = "bech32 checksum" if check is bech32_ok else "base58check"
+                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, name, validation, 8)
+
+
+def _emails(text: str) -> Iterator[Candidate]:
+    last_end = -1
+    at = text.find("@")
+    while at >= 0:
+        lo = max(0, at - 64)
+        for m in _EMAIL.finditer(text, lo, min(len(text), at + 256)):
+            if m.start() <= at < m.end() and m.start() >= last_end:
+                yield Candidate("email", m.start(), m.end(), 0.7, "email address", "syntax", 5)
+                last_end = m.end()
+                break
+        at = text.find("@", max(at + 1, last_end))
+
+
+def _ipv6(text: str) -> Iterator[Candidate]:
+    last_end = -1
+    for hint in _IPV6_HINT.finditer(text):
+        if hint.start() < last_end:
+            continue
+        lo = max(0, hint.start() - 40)
+        for m in _IPV6.finditer(text, lo, min(len(text), hint.end() + 40)):
+            if m.end() <= last_end or m.group().count(":") < 2:
+                continue
+            try:
+                ip6 = ipaddress.IPv6Address(m.group())
+            except ValueError:
+                continue
+            score = 0.5 if ip6.is_global else 0.3
+            yield Candidate("ipv6", m.start(), m.end(), score, "IPv6 address", "ipaddress parse", 6)
+            last_end = m.end()
 
 
 def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if luhn_ok(digits):
-            issuer = card_issuer(digits)
-            if issuer:
-                yield Candidate(
-                    "credit_card",
-                    m.start(),
-                    m.end(),
-                    0.95,
-                    f"{issuer} card number",
-                    "luhn + issuer prefix",
-                    9,
-                )
-            elif len(digits) >= 14:
-                yield Candidate(
-                    "credit_card", m.start(), m.end(), 0.6, "card-like number", "luhn", 4
-                )
-    for m in _IBAN.finditer(text):
+    """Every numeric entity, looked for only inside runs of 7+ digits and separators."""
+    iban_seen: set[int] = set()
+    for cluster in _CLUSTER.finditer(text):
+        lo, hi = cluster.start(), cluster.end()
+        if lo > 0 and text[lo - 1] in "+(":
+            lo -= 1
+        sub = text[lo:hi]
+        for m in _CARD.finditer(sub):
+            digits = re.sub(r"\D", "", m.group())
+            if luhn_ok(digits):
+                issuer = card_issuer(digits)
+                a, b = lo + m.start(), lo + m.end()
+                if issuer:
+                    yield Candidate("credit_card", a, b, 0.95, f"{issuer} card number",
+                                    "luhn + issuer prefix", 9)  # fmt: skip
+                elif len(digits) >= 14:
+                    yield Candidate("credit_card", a, b, 0.6, "card-like number", "luhn", 4)
+        yield from _ibans(text, max(0, lo - 16), min(len(text), hi + 4), iban_seen)
+        for m in _CN_ID.finditer(sub):
+            if cn_id_ok(m.group()):
+                yield Candidate("cn_resident_id", lo + m.start(), lo + m.end(), 0.95,
+                                "Chinese resident ID", "ISO 7064 MOD 11-2 + birth date", 10)  # fmt: skip
+        for m in _SSN.finditer(sub):
+            if ssn_ok(m.group(1), m.group(3), m.group(4)):
+                yield Candidate("us_ssn", lo + m.start(), lo + m.end(), 0.85,
+                                "US SSN with separators", "area/group/serial ranges", 8)  # fmt: skip
+        for m in _SSN_BARE.finditer(sub):
+            context = text[max(0, lo + m.start() - 40) : lo + m.start()]
+            if ssn_ok(m.group(1), m.group(2), m.group(3)) and _SSN_CONTEXT.search(context):
+                yield Candidate("us_ssn", lo + m.start(), lo + m.end(), 0.8,
+                                "US SSN after a keyword", "area/group/serial ranges", 8)  # fmt: skip
+        if sub.count(".") >= 3:
+            for m in _IPV4.finditer(sub):
+                try:
+                    ip = ipaddress.IPv4Address(m.group())
+                except ValueError:
+                    continue
+                yield Candidate("ipv4", lo + m.start(), lo + m.end(), 0.5 if ip.is_global else 0.3,
+                                "IPv4 address", "octets 0-255", 6)  # fmt: skip
+        for m in _PHONE.finditer(sub):
+            yield from _phone(m.group(), lo + m.start(), lo + m.end(), regions, text)
+
+
+def _ibans(text: str, lo: int, hi: int, seen: set[int]) -> Iterator[Candidate]:
+    for m in _IBAN.finditer(text, lo, hi):
+        if m.start() in seen:
+            continue
         # The country fixes the length: take exactly that many characters (spaces skipped), so
         # words that follow the number are not swallowed.
         expected = _IBAN_LENGTHS.get(m.group()[:2].upper())
@@ -310,79 +368,12 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
             end += 1
         compact = raw[:end].replace(" ", "").upper()
         if iban_ok(compact):
-            yield Candidate(
-                "iban",
-                m.start(),
-                m.start() + end,
-                0.95,
-                f"IBAN ({compact[:2]})",
-                "mod-97 + country length",
-                9,
-            )
-    for m in _CN_ID.finditer(text):
-        if cn_id_ok(m.group()):
-            yield Candidate(
-                "cn_resident_id",
-                m.start(),
-                m.end(),
-                0.95,
-                "Chinese resident ID",
-                "ISO 7064 MOD 11-2 + birth date",
-                10,
-            )
-    for m in _SSN.finditer(text):
-        if ssn_ok(m.group(1), m.group(3), m.group(4)):
-            yield Candidate(
-                "us_ssn",
-                m.start(),
-                m.end(),
-                0.85,
-                "US SSN with separators",
-                "area/group/serial ranges",
-                8,
-            )
-    for m in _SSN_BARE.finditer(text):
-        context = text[max(0, m.start() - 40) : m.start()]
-        if ssn_ok(m.group(1), m.group(2), m.group(3)) and _SSN_CONTEXT.search(context):
-            yield Candidate(
-                "us_ssn",
-                m.start(),
-                m.end(),
-                0.8,
-                "US SSN after a keyword",
-                "area/group/serial ranges",
-                8,
-            )
-    if "." in text:
-        for m in _IPV4.finditer(text):
-            try:
-                ip = ipaddress.IPv4Address(m.group())
-            except ValueError:
-                continue
-            score = 0.5 if ip.is_global else 0.3
-            yield Candidate("ipv4", m.start(), m.end(), score, "IPv4 address", "octets 0-255", 6)
-    if ":" in text:
-        for m in _IPV6.finditer(text):
-            try:
-                ip6 = ipaddress.IPv6Address(m.group())
-            except ValueError:
-                continue
-            if m.group().count(":") >= 2:
-                yield Candidate(
-                    "ipv6",
-                    m.start(),
-                    m.end(),
-                    0.5 if ip6.is_global else 0.3,
-                    "IPv6 address",
-                    "ipaddress parse",
-                    6,
-                )
-    for m in _PHONE.finditer(text):
-        yield from _phone(m, regions, text)
+            seen.add(m.start())
+            yield Candidate("iban", m.start(), m.start() + end, 0.95, f"IBAN ({compact[:2]})",
+                            "mod-97 + country length", 9)  # fmt: skip
 
 
-def _phone(m: re.Match[str], regions: list[str], text: str) -> Iterator[Candidate]:
-    raw = m.group()
+def _phone(raw: str, start: int, end: int, regions: list[str], text: str) -> Iterator[Candidate]:
     digits = sum(c.isdigit() for c in raw)
     if not 7 <= digits <= 15 or _ISO_DATE.match(raw):
         return
@@ -392,10 +383,10 @@ def _phone(m: re.Match[str], regions: list[str], text: str) -> Iterator[Candidat
     if (
         not international
         and digits < 10
-        and not _PHONE_CONTEXT.search(text[max(0, m.start() - 24) : m.start()])
+        and not _PHONE_CONTEXT.search(text[max(0, start - 24) : start])
     ):
         return
-    tries: list[str | None] = [None] if raw.startswith(("+", "00")) else list(regions)
+    tries: list[str | None] = [None] if international else list(regions)
     number = raw if not raw.startswith("00") else "+" + raw[2:]
     best: Candidate | None = None
     for region in tries:
@@ -405,32 +396,15 @@ def _phone(m: re.Match[str], regions: list[str], text: str) -> Iterator[Candidat
             continue
         where = region or phonenumbers.region_code_for_number(parsed) or "international"
         if phonenumbers.is_valid_number(parsed):
-            kind = (
-                "mobile"
-                if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
-                else "phone"
-            )
-            return_score = 0.7 if raw.startswith(("+", "00", "(")) or not raw.isdigit() else 0.6
-            yield Candidate(
-                "phone",
-                m.start(),
-                m.end(),
-                return_score,
-                f"{where} {kind} number",
-                "libphonenumber: valid",
-                3,
-            )
+            mobile = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
+            kind = "mobile" if mobile else "phone"
+            score = 0.7 if international or raw.startswith("(") or not raw.isdigit() else 0.6
+            yield Candidate("phone", start, end, score, f"{where} {kind} number",
+                            "libphonenumber: valid", 3)  # fmt: skip
             return
         if best is None and phonenumbers.is_possible_number(parsed) and not raw.isdigit():
-            best = Candidate(
-                "phone",
-                m.start(),
-                m.end(),
-                0.4,
-                f"{where} phone number",
-                "libphonenumber: possible",
-                2,
-            )
+            best = Candidate("phone", start, end, 0.4, f"{where} phone number",
+                             "libphonenumber: possible", 2)  # fmt: skip
     if best is not None:
         yield best
 
