@@ -80,10 +80,14 @@ def test_and_combination_needs_every_part_within_the_window() -> None:
 
 def test_combination_with_several_anchor_hits_reports_each() -> None:
     d = LexiconDetector(
-        LexiconConfig(builtin=[], terms=[{"term": "free & money", "label": "spam/ad", "window": 30}])
+        LexiconConfig(
+            builtin=[], terms=[{"term": "free & money", "label": "spam/ad", "window": 30}]
+        )
     )
     d.load()
-    found = d.detect_text(TextChunk("free money! " + "x" * 50 + " free money " + "y" * 50 + " free"))
+    found = d.detect_text(
+        TextChunk("free money! " + "x" * 50 + " free money " + "y" * 50 + " free")
+    )
     assert [f.excerpt for f in found] == ["free", "free"]
 
 

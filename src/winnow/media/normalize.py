@@ -115,10 +115,30 @@ def _strip_marks(s: str) -> str:
 class _Tables:
     plain: CodeArray  # code point -> code point, DELETE or EXPAND
     plain_expand: dict[int, str]
-    fold: CodeArray
+    fold: CodeArray  # what a character looks like (skeleton)
     fold_expand: dict[int, str]
-    word: BoolArray  # letter or digit outside CJK: a word character for boundaries
-    cjk: BoolArray
+    match: CodeArray  # fold, plus l -> i and separators '-', '_' -> space (the match view)
+    cls: npt.NDArray[np.uint8]  # character classes, bits below
+
+
+WORD, LEET, SEP, CJK, LETTER, INNER = 1, 2, 4, 8, 16, 32
+
+
+def _fold_one(ch: str, confusable: dict[str, str]) -> str:
+    nfkc = unicodedata.normalize("NFKC", ch)
+    folded = _strip_marks(nfkc).lower()
+    if len(folded) == 1 and folded in confusable:
+        folded = confusable[folded]
+    elif len(folded) == 1 and ch in confusable and not folded.isascii():
+        folded = confusable[ch]
+    if folded.isspace():
+        return " "
+    if len(folded) > 1 and sum(c.isalnum() for c in folded) < 2:
+        # "…" -> "...", "⁉" -> "!?": punctuation expansions gain nothing for matching; keep one
+        # character so the slow expansion path is only taken for letters (ﬁ, ㎏, ½).
+        stripped = folded.strip()
+        return stripped[0] if stripped else " "
+    return folded
 
 
 @functools.cache
@@ -127,20 +147,16 @@ def _tables() -> _Tables:
     fold = np.arange(_N_CODEPOINTS, dtype=np.uint32)
     plain_expand: dict[int, str] = {}
     fold_expand: dict[int, str] = {}
-    word = np.zeros(_N_CODEPOINTS, dtype=np.bool_)
-    cjk = np.zeros(_N_CODEPOINTS, dtype=np.bool_)
+    cls = np.zeros(_N_CODEPOINTS, dtype=np.uint8)
     for lo, hi in ((0x4E00, 0xA000), (0x3400, 0x4DC0), (0xF900, 0xFB00), (0x20000, 0x30000)):
-        cjk[lo:hi] = True
-    cjk[0x3040:0x3100] = True
+        cls[lo:hi] = CJK
+    cls[0x3040:0x3100] = CJK
 
-    # ASCII: lower-case letters; white space to space; '-' and '_' to space in the fold.
     for cp in range(0x80):
         ch = chr(cp)
-        if ch.isalnum():
-            word[cp] = True
         if ch.isupper():
             fold[cp] = ord(ch.lower())
-        elif ch in "\t\n\r\x0b\x0c-_" or cp < 0x20 or cp == 0x7F:
+        elif ch.isspace() or cp < 0x20 or cp == 0x7F:
             fold[cp] = _SPACE
     confusable = _confusable_ascii()
 
@@ -161,87 +177,149 @@ def _tables() -> _Tables:
             continue
         nfkc = unicodedata.normalize("NFKC", ch)
         if nfkc != ch:
-            put(plain, plain_expand, cp, nfkc)
+            put(plain, plain_expand, cp, _fold_one(nfkc, {}) if len(nfkc) > 1 else nfkc)
         if unicodedata.combining(ch):
             fold[cp] = DELETE
             continue
-        folded = _strip_marks(nfkc).lower()
-        if len(folded) == 1 and folded in confusable:
-            folded = confusable[folded]
-        elif len(folded) == 1 and ch in confusable and not folded.isascii():
-            folded = confusable[ch]
-        if folded.isspace():
-            folded = " "
-        if len(folded) == 1 and folded in "-_":
-            folded = " "
-        put(fold, fold_expand, cp, folded)
-        if len(folded) == 1:
-            f = folded
-            word[cp] = f.isalnum() and not _is_cjk(ord(f))
-    return _Tables(plain, plain_expand, fold, fold_expand, word, cjk)
+        put(fold, fold_expand, cp, _fold_one(ch, confusable))
+
+    # Classes of the characters that come out of the match table.
+    ascii_cls = np.zeros(0x80, dtype=np.uint8)
+    for cp in range(0x80):
+        ch = chr(cp)
+        if ch.isalpha():
+            ascii_cls[cp] |= WORD | LETTER
+        elif ch.isdigit():
+            ascii_cls[cp] |= WORD | LEET
+        if ch in _SEPARATORS:
+            ascii_cls[cp] |= SEP
+        if ch in _LEET_SYMBOLS_ANYWHERE:
+            ascii_cls[cp] |= LEET
+        if ch in _LEET_SYMBOLS_INNER:
+            ascii_cls[cp] |= LEET | INNER
+    cls[:0x80] = ascii_cls
+    for cp in _codepoints_to_visit():
+        if cp >= 0x30000 or cls[cp] & CJK:
+            continue
+        ch = chr(cp)
+        if ch.isalpha():
+            cls[cp] |= WORD | LETTER
+        elif ch.isdigit():
+            cls[cp] |= WORD
+        if ch in _LEET_SYMBOLS_ANYWHERE:
+            cls[cp] |= LEET
+    match = fold.copy()
+    match[ord("l")] = ord("i")  # l, 1, | and ! are one class for matching
+    match[ord("L")] = ord("i")
+    match[ord("-")] = _SPACE
+    match[ord("_")] = _SPACE
+    match[fold == ord("l")] = ord("i")
+    return _Tables(plain, plain_expand, fold, fold_expand, match, cls)
 
 
 def warm_up() -> None:
     """Build the lookup tables now rather than on the first scan."""
     _tables()
+    _leet_table()
 
 
 @dataclass(frozen=True, slots=True)
-class MappedText:
-    """A view of a text; view character ``i`` came from original characters
-    ``[starts[i], ends[i])``. ``runs[i]`` is how many times it repeated before squeezing."""
+class _Stage:
+    """View character i of this stage came from previous-stage characters [lo[i], hi[i]]."""
 
-    text: str
-    starts: IntArray
-    ends: IntArray
-    runs: IntArray | None = None
+    lo: IntArray
+    hi: IntArray
+
+
+class MappedText:
+    """A view of a text that remembers where each of its characters came from.
+
+    Spans are mapped back lazily through the stages that changed the text, so building a view
+    costs nothing per character for stages that changed nothing. ``runs[i]`` is how many times
+    view character ``i`` repeated before squeezing (match view only).
+    """
+
+    __slots__ = ("_word", "codes", "runs", "stages", "text")
+
+    def __init__(
+        self,
+        text: str,
+        codes: CodeArray | None = None,
+        stages: tuple[_Stage, ...] = (),
+        runs: IntArray | None = None,
+    ) -> None:
+        self.text = text
+        self.codes = codes
+        self.stages = stages
+        self.runs = runs
+        self._word: BoolArray | None = None
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of view characters ``[start, end)`` (``end > start``)."""
-        return int(self.starts[start]), int(self.ends[end - 1])
+        first, last = start, end - 1
+        for stage in reversed(self.stages):
+            first, last = int(stage.lo[first]), int(stage.hi[last])
+        return first, last + 1
+
+    def origin(self, i: int) -> tuple[int, int]:
+        """The original span of view character ``i``."""
+        return self.span(i, i + 1)
+
+    @property
+    def word(self) -> BoolArray:
+        """For each view character: a word character (letter or digit outside CJK)?"""
+        if self._word is None:
+            codes = self.codes if self.codes is not None else _codes(self.text)
+            self._word = (_tables().cls[codes] & WORD) != 0
+        return self._word
 
 
 def _codes(text: str) -> CodeArray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
+    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
 
 
 def _string(codes: CodeArray) -> str:
-    return codes.astype("<u4").tobytes().decode("utf-32-le")
+    return codes.astype("<u4", copy=False).tobytes().decode("utf-32-le")
+
+
+def _select(keep: IntArray) -> _Stage:
+    return _Stage(keep, keep)
 
 
 def _apply_table(
-    codes: CodeArray, starts: IntArray, ends: IntArray, table: CodeArray, expand: dict[int, str]
-) -> tuple[CodeArray, IntArray, IntArray]:
+    codes: CodeArray, table: CodeArray, expand: dict[int, str], stages: list[_Stage]
+) -> CodeArray:
+    """Map every code point through a table; deletions and (rare) expansions add a stage."""
     mapped = table[codes]
-    keep = mapped != DELETE
-    if not keep.all():
-        mapped, starts, ends, codes = mapped[keep], starts[keep], ends[keep], codes[keep]
+    deleted = mapped == DELETE
+    if deleted.any():
+        keep = np.flatnonzero(~deleted)
+        stages.append(_select(keep))
+        mapped, codes = mapped[keep], codes[keep]
     exp = mapped == EXPAND
     if exp.any():
-        # Rare (ligatures, squared words): expand with a small Python pass over those positions.
+        positions = np.flatnonzero(exp)
+        pieces = [expand[int(codes[i])] for i in positions]
         reps = np.ones(len(mapped), dtype=np.int64)
-        pieces = {int(i): expand[int(codes[i])] for i in np.flatnonzero(exp)}
-        for i, piece in pieces.items():
-            reps[i] = len(piece)
-        out = np.repeat(mapped, reps)
-        new_starts = np.repeat(starts, reps)
-        new_ends = np.repeat(ends, reps)
+        reps[positions] = [len(p) for p in pieces]
+        src = np.repeat(np.arange(len(mapped)), reps)
+        out = mapped[src]
         offsets = np.cumsum(reps) - reps
-        for i, piece in pieces.items():
+        for i, piece in zip(positions, pieces, strict=True):
             out[offsets[i] : offsets[i] + len(piece)] = _codes(piece)
-        return out, new_starts, new_ends
-    return mapped, starts, ends
+        stages.append(_select(src))
+        return out
+    return mapped
 
 
 def plain_view(text: str) -> MappedText:
     """NFKC per character, invisible characters removed; case and punctuation kept."""
-    n = len(text)
-    starts = np.arange(n, dtype=np.int64)
     if text.isascii():
-        return MappedText(text, starts, starts + 1)
+        return MappedText(text)
     t = _tables()
-    codes, s, e = _apply_table(_codes(text), starts, starts + 1, t.plain, t.plain_expand)
-    return MappedText(_string(codes), s, e)
+    stages: list[_Stage] = []
+    codes = _apply_table(_codes(text), t.plain, t.plain_expand, stages)
+    return MappedText(_string(codes), codes, tuple(stages))
 
 
 def _runs_of(mask: BoolArray) -> tuple[IntArray, IntArray]:
@@ -259,100 +337,116 @@ def _fill(n: int, starts: IntArray, ends: IntArray) -> BoolArray:
     return np.cumsum(delta[:n]) > 0
 
 
-def _join_spaced(codes: CodeArray, t: _Tables) -> BoolArray:
-    """Mask of separator characters to drop: inside spaced-out words and between CJK chars."""
-    n = len(codes)
-    drop = np.zeros(n, dtype=np.bool_)
+def _shift_right(mask: BoolArray) -> BoolArray:
+    """out[i] = mask[i - 1]"""
+    out = np.empty_like(mask)
+    out[0] = False
+    out[1:] = mask[:-1]
+    return out
+
+
+def _shift_left(mask: BoolArray) -> BoolArray:
+    """out[i] = mask[i + 1]"""
+    out = np.empty_like(mask)
+    out[-1] = False
+    out[:-1] = mask[1:]
+    return out
+
+
+def _join_spaced(cls: npt.NDArray[np.uint8]) -> BoolArray | None:
+    """Separators to drop: inside spaced-out words and between CJK characters (None: none)."""
+    n = len(cls)
     if n < 3:
-        return drop
-    is_sep = np.isin(codes, _codes(_SEPARATORS))
-    leet = np.isin(codes, _codes("".join(_LEET_SYMBOLS_ANYWHERE) + "!|"))
-    unit = t.word[codes] | leet
-    left = np.concatenate(([False], unit[:-1]))
-    right = np.concatenate((unit[1:], [False]))
-    isolated = np.flatnonzero(unit & ~left & ~right)
+        return None
+    drop: BoolArray | None = None
+    unit = (cls & (WORD | LEET)) != 0
+    isolated = np.flatnonzero(unit & ~_shift_right(unit) & ~_shift_left(unit))
     if len(isolated) >= 3:
-        non_sep = np.concatenate(([0], np.cumsum(~is_sep)))  # non-separators in [0, i)
         a, b = isolated[:-1], isolated[1:]
         gap = b - a - 1
-        link = (gap >= 1) & (gap <= 2) & ((non_sep[b] - non_sep[a + 1]) == 0)
-        run_start, run_end = _runs_of(link)
-        long_runs = (run_end - run_start) >= 2  # at least three letters in a row
-        if long_runs.any():
-            selected = _fill(len(link), run_start[long_runs], run_end[long_runs])
-            drop = _fill(n, a[selected] + 1, b[selected])
-    # Separators between two CJK characters (at most two in a row).
-    cjk = t.cjk[codes]
+        close = np.flatnonzero((gap >= 1) & (gap <= 2))
+        if len(close):
+            a, b = a[close], b[close]
+            between_ok = (cls[a + 1] & SEP) != 0
+            two = (b - a) == 3
+            between_ok[two] &= (cls[a[two] + 2] & SEP) != 0
+            link = np.zeros(len(isolated) - 1, dtype=np.bool_)
+            link[close[between_ok]] = True
+            run_start, run_end = _runs_of(link)
+            long_runs = (run_end - run_start) >= 2  # at least three letters in a row
+            if long_runs.any():
+                selected = _fill(len(link), run_start[long_runs], run_end[long_runs])
+                drop = _fill(n, isolated[:-1][selected] + 1, isolated[1:][selected])
+    cjk = (cls & CJK) != 0
     if cjk.any():
-        sep_any = is_sep
-        prev_cjk = np.concatenate(([False], cjk[:-1]))
-        prev2_cjk = np.concatenate(([False, False], cjk[:-2]))
-        next_cjk = np.concatenate((cjk[1:], [False]))
-        next2_cjk = np.concatenate((cjk[2:], [False, False]))
-        next_sep = np.concatenate((sep_any[1:], [False]))
-        prev_sep = np.concatenate(([False], sep_any[:-1]))
-        single = sep_any & prev_cjk & next_cjk
-        first_of_two = sep_any & prev_cjk & next_sep & next2_cjk
-        second_of_two = sep_any & prev_sep & prev2_cjk & next_cjk
-        drop |= single | first_of_two | second_of_two
+        sep = (cls & SEP) != 0
+        prev_cjk = _shift_right(cjk)
+        next_cjk = _shift_left(cjk)
+        single = sep & prev_cjk & next_cjk
+        first_of_two = sep & prev_cjk & _shift_left(sep) & _shift_left(next_cjk)
+        second_of_two = sep & _shift_right(sep) & _shift_right(prev_cjk) & next_cjk
+        cjk_drop = single | first_of_two | second_of_two
+        if cjk_drop.any():
+            drop = cjk_drop if drop is None else drop | cjk_drop
     return drop
 
 
 @functools.cache
-def _leet_tables() -> tuple[CodeArray, BoolArray, BoolArray]:
+def _leet_table() -> CodeArray:
     table = np.arange(0x110000, dtype=np.uint32)
-    anywhere = np.zeros(0x110000, dtype=np.bool_)
-    inner = np.zeros(0x110000, dtype=np.bool_)
-    for src, dst in (*_LEET_DIGITS.items(), *_LEET_SYMBOLS_ANYWHERE.items()):
+    for src, dst in (
+        *_LEET_DIGITS.items(),
+        *_LEET_SYMBOLS_ANYWHERE.items(),
+        *_LEET_SYMBOLS_INNER.items(),
+    ):
         table[ord(src)] = ord(dst)
-        anywhere[ord(src)] = True
-    for src, dst in _LEET_SYMBOLS_INNER.items():
-        table[ord(src)] = ord(dst)
-        inner[ord(src)] = True
-    table[ord("l")] = ord("i")  # l, 1, | and ! are one class
-    return table, anywhere, inner
+    return table
 
 
-def _leet(codes: CodeArray, t: _Tables) -> CodeArray:
-    table, anywhere, inner = _leet_tables()
-    is_leet = anywhere[codes] | inner[codes]
-    letters = t.word[codes] & ~np.isin(codes, _codes("0123456789"))
-    in_word = letters | is_leet | t.word[codes]
+def _leet(codes: CodeArray, cls: npt.NDArray[np.uint8]) -> CodeArray:
+    """Undo leetspeak in words that contain a letter; numbers on their own stay numbers."""
+    leet = (cls & LEET) != 0
+    letter = (cls & LETTER) != 0
+    if not (leet & (_shift_right(letter) | _shift_left(letter))).any():
+        return codes  # no leet character touches a letter: nothing to do
+    in_word = leet | ((cls & WORD) != 0)
     rs, re_ = _runs_of(in_word)
-    if len(rs) == 0:
-        return codes
-    letter_count = np.concatenate(([0], np.cumsum(letters)))
-    has_letter = (letter_count[re_] - letter_count[rs]) > 0
+    letters_before = np.concatenate(([0], np.cumsum(letter)))
+    has_letter = (letters_before[re_] - letters_before[rs]) > 0
     in_lettered = _fill(len(codes), rs[has_letter], re_[has_letter])
-    next_in_word = np.concatenate((in_word[1:], [False]))
-    apply = in_lettered & (anywhere[codes] | (inner[codes] & next_in_word))
+    inner = (cls & INNER) != 0
+    apply = in_lettered & leet & (~inner | _shift_left(in_word))
     out = codes.copy()
-    out[apply] = table[codes[apply]]
-    # 'l' folds to 'i' everywhere so terms and text agree.
-    out[out == ord("l")] = ord("i")
+    out[apply] = _leet_table()[codes[apply]]
+    out[out == ord("l")] = ord("i")  # a leet '1' or '|' and an 'l' are one class
     return out
 
 
 def match_view(text: str) -> MappedText:
     """The view lexicons match against: folded, spaced-out letters joined, leet undone, squeezed."""
+    if not text:
+        return MappedText("", np.zeros(0, dtype=np.uint32), (), np.zeros(0, dtype=np.int64))
     t = _tables()
-    n = len(text)
-    starts = np.arange(n, dtype=np.int64)
-    codes, s, e = _apply_table(_codes(text), starts, starts + 1, t.fold, t.fold_expand)
-    drop = _join_spaced(codes, t)
-    if drop.any():
-        keep = ~drop
-        codes, s, e = codes[keep], s[keep], e[keep]
-    codes = _leet(codes, t)
-    # Squeeze runs of one character, remembering each run's length and original extent.
+    stages: list[_Stage] = []
+    codes = _apply_table(_codes(text), t.match, t.fold_expand, stages)
+    cls = t.cls[codes]
+    drop = _join_spaced(cls)
+    if drop is not None:
+        keep = np.flatnonzero(~drop)
+        stages.append(_select(keep))
+        codes, cls = codes[keep], cls[keep]
+    codes = _leet(codes, cls)
     if len(codes) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return MappedText("", empty, empty, empty)
-    first = np.concatenate(([True], codes[1:] != codes[:-1]))
+        return MappedText("", codes, tuple(stages), np.zeros(0, dtype=np.int64))
+    # Squeeze runs of one character, remembering each run's length.
+    first = np.empty(len(codes), dtype=np.bool_)
+    first[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=first[1:])
     idx = np.flatnonzero(first)
-    last = np.concatenate((idx[1:], [len(codes)])) - 1
-    runs = last - idx + 1
-    return MappedText(_string(codes[idx]), s[idx], e[last], runs.astype(np.int64))
+    runs = np.diff(idx, append=len(codes))
+    stages.append(_Stage(idx, idx + runs - 1))
+    out = codes[idx]
+    return MappedText(_string(out), out, tuple(stages), runs)
 
 
 def fold_term(term: str) -> tuple[str, tuple[int, ...]]:
@@ -364,45 +458,41 @@ def fold_term(term: str) -> tuple[str, tuple[int, ...]]:
     return folded, tuple(int(r) for r in view.runs[lead : lead + len(folded)])
 
 
-def word_mask(text: str) -> BoolArray:
-    """For each character of a view: is it a word character (letter or digit outside CJK)?"""
-    return _tables().word[_codes(text)]
-
-
 def cjk_mask(text: str) -> BoolArray:
-    return _tables().cjk[_codes(text)]
+    mask: BoolArray = (_tables().cls[_codes(text)] & CJK) != 0
+    return mask
 
 
 def apply_edits(view: MappedText, edits: list[tuple[int, int, str]]) -> MappedText:
     """Replace view characters ``[start, end)`` with new text, keeping the map to the original.
 
-    ``edits`` are sorted and do not overlap. Replacement characters map to the whole original
-    extent of what they replace. Meant for rare edits (defanged URLs), not per-character work.
+    ``edits`` are sorted and do not overlap. Replacement characters map to the whole extent of
+    what they replace. Meant for rare edits (defanged URLs), not per-character work.
     """
     if not edits:
         return view
     pieces: list[str] = []
-    starts: list[IntArray] = []
-    ends: list[IntArray] = []
+    lo: list[IntArray] = []
+    hi: list[IntArray] = []
     pos = 0
     for a, b, repl in edits:
         pieces.append(view.text[pos:a])
-        starts.append(view.starts[pos:a])
-        ends.append(view.ends[pos:a])
+        same = np.arange(pos, a, dtype=np.int64)
+        lo.append(same)
+        hi.append(same)
         pieces.append(repl)
-        starts.append(np.full(len(repl), view.starts[a], dtype=np.int64))
-        ends.append(np.full(len(repl), view.ends[b - 1], dtype=np.int64))
+        lo.append(np.full(len(repl), a, dtype=np.int64))
+        hi.append(np.full(len(repl), b - 1, dtype=np.int64))
         pos = b
     pieces.append(view.text[pos:])
-    starts.append(view.starts[pos:])
-    ends.append(view.ends[pos:])
-    return MappedText("".join(pieces), np.concatenate(starts), np.concatenate(ends))
+    rest = np.arange(pos, len(view.text), dtype=np.int64)
+    lo.append(rest)
+    hi.append(rest)
+    stage = _Stage(np.concatenate(lo), np.concatenate(hi))
+    return MappedText("".join(pieces), None, (*view.stages, stage))
 
 
 def skeleton(text: str) -> str:
     """Per-character fold only (NFKC, accents, case, homoglyphs): what a text looks like."""
     t = _tables()
-    n = len(text)
-    starts = np.arange(n, dtype=np.int64)
-    codes, _, _ = _apply_table(_codes(text), starts, starts + 1, t.fold, t.fold_expand)
-    return _string(codes)
+    return _string(_apply_table(_codes(text), t.fold, t.fold_expand, []))

@@ -16,7 +16,7 @@ from typing import ClassVar
 import ahocorasick_rs
 
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
-from winnow.media.normalize import fold_term, word_mask
+from winnow.media.normalize import fold_term
 from winnow.types import Finding
 
 LABEL = "spam/contact_solicitation"
@@ -118,7 +118,7 @@ class ContactDetector(TextDetector):
         matches = self._automaton.find_matches_as_indexes(text)
         if not matches:
             return []
-        word = word_mask(text)
+        word = view.word
         n = len(text)
         requests: list[tuple[int, int, bool]] = []
         out: list[Finding] = []

@@ -36,13 +36,17 @@ from pydantic import Field, field_validator
 from winnow import taxonomy
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
 from winnow.errors import ConfigError
-from winnow.media.normalize import MappedText, cjk_mask, fold_term, word_mask
+from winnow.media.normalize import MappedText, cjk_mask, fold_term
 from winnow.types import Finding, Span
 
 BUILTIN_LISTS = ("en", "zh")
+_OBFUSCATED = " (normalised from an evasive spelling)"
+# Chinese terms this short often sit inside longer words (性 in 女性): check them against jieba's
+# word boundaries. Longer terms rarely do, and segmentation is the costly step.
+SEGMENT_MAX_CHARS = 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Entry:
     """One lexicon entry: all ``include`` terms within ``window`` characters of the first, and
     the first not part of an ``exclude`` phrase."""
@@ -55,10 +59,20 @@ class Entry:
     segment: bool = True
     source: str = ""
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         out = " & ".join(self.include)
         return out + "".join(f" ! {x}" for x in self.exclude)
+
+    @functools.cached_property
+    def explanation(self) -> str:
+        nearby = self.include[1:]
+        near_text = f" with {' & '.join(nearby)} nearby" if nearby else ""
+        return f"matched {self.label} term {self.include[0]!r}{near_text}"
+
+    @functools.cached_property
+    def list_name(self) -> str:
+        return self.source.rsplit(":", 1)[0]
 
 
 def parse_lexicon(text: str, source: str, defaults: dict[str, str] | None = None) -> list[Entry]:
@@ -154,6 +168,7 @@ class _Term:
     runs: tuple[int, ...]
     cjk: bool
     masked: bool  # a '*' variant of the term
+    segment: bool  # check against jieba's word boundaries
 
 
 def _variants(term: str) -> Iterator[tuple[str, tuple[int, ...], bool]]:
@@ -251,7 +266,9 @@ class LexiconDetector(TextDetector):
                     if folded not in patterns:
                         patterns[folded] = len(pattern_terms)
                         pattern_terms.append([])
-                    t = _Term(folded, runs, bool(cjk_mask(folded).any()), masked)
+                    cjk = bool(cjk_mask(folded).any())
+                    segment = cjk and entry.segment and len(folded) <= SEGMENT_MAX_CHARS
+                    t = _Term(folded, runs, cjk, masked, segment)
                     if t not in pattern_terms[patterns[folded]]:
                         pattern_terms[patterns[folded]].append(t)
         self._entries = entries
@@ -276,15 +293,17 @@ class LexiconDetector(TextDetector):
         m = np.asarray(raw, dtype=np.int64)
         pid, start, end = m[:, 0], m[:, 1], m[:, 2]
         n = len(view.text)
-        word = word_mask(view.text)
+        word = view.word
         left_ok = (start == 0) | ~word[np.maximum(start - 1, 0)]
         right_ok = (end == n) | ~word[np.minimum(end, n - 1)]
         # Where spaced-out letters were joined ("a f u c k" became "afuck"), the separators that
         # were dropped still mark a word boundary.
         for i in np.flatnonzero(~left_ok):
-            left_ok[i] = _separated(chunk.text, view.ends[start[i] - 1], view.starts[start[i]])
+            left_ok[i] = _separated(
+                chunk.text, view.origin(start[i] - 1)[1], view.origin(start[i])[0]
+            )
         for i in np.flatnonzero(~right_ok):
-            right_ok[i] = _separated(chunk.text, view.ends[end[i] - 1], view.starts[end[i]])
+            right_ok[i] = _separated(chunk.text, view.origin(end[i] - 1)[1], view.origin(end[i])[0])
         keep = np.flatnonzero(self._pattern_cjk[pid] | (left_ok & right_ok))
         runs = view.runs
         assert runs is not None
@@ -295,7 +314,7 @@ class LexiconDetector(TextDetector):
             for term in self._pattern_terms[p]:
                 if any(int(runs[a + i]) < r for i, r in enumerate(term.runs)):
                     continue
-                if term.cjk and not _aligned_with_words(chunk.text, view, a, b):
+                if term.segment and not _aligned_with_words(chunk.text, view, a, b):
                     continue
                 hit = _Hit(term, a, b, view.span(a, b))
                 for eid, part in self._by_term[(term.folded, term.runs)]:
@@ -314,17 +333,14 @@ class LexiconDetector(TextDetector):
                 a, b = hit.excerpt_span
                 excerpt = chunk.text[a:b]
                 obfuscated = excerpt.casefold() != entry.include[0].casefold()
-                how = " (normalised from an evasive spelling)" if obfuscated else ""
-                nearby = entry.include[1:]
-                near_text = f" with {' & '.join(nearby)} nearby" if nearby else ""
                 yield self.finding(
                     entry.label,
                     entry.score,
-                    f"matched {entry.label} term {entry.include[0]!r}{near_text}{how}",
+                    entry.explanation + _OBFUSCATED if obfuscated else entry.explanation,
                     span=chunk.span(a, b),
                     excerpt=excerpt,
                     term=entry.text,
-                    list=entry.source.rsplit(":", 1)[0],
+                    list=entry.list_name,
                     obfuscated=obfuscated,
                     masked=hit.term.masked,
                 )
@@ -387,9 +403,9 @@ class _Combination:
         return i == 0 or self.reach[i - 1] <= at
 
 
-def _separated(text: str, a: np.int64, b: np.int64) -> bool:
+def _separated(text: str, a: int, b: int) -> bool:
     """Whether the original characters between two view characters include a separator."""
-    return any(not c.isalnum() and unicodedata.category(c) != "Cf" for c in text[int(a) : int(b)])
+    return any(not c.isalnum() and unicodedata.category(c) != "Cf" for c in text[a:b])
 
 
 @functools.cache
@@ -409,13 +425,13 @@ def _aligned_with_words(original: str, view: MappedText, start: int, end: int) -
     hi = min(len(text), end + 16)
     jieba = _jieba()
     bounds = {lo, hi}
-    for _, s, e in jieba.tokenize(text[lo:hi]):  # type: ignore[attr-defined]
+    for _, s, e in jieba.tokenize(text[lo:hi], HMM=False):  # type: ignore[attr-defined]
         bounds.add(lo + s)
         bounds.add(lo + e)
 
     def edge(i: int) -> bool:
         if i in bounds or i <= 0 or i >= len(text):
             return True
-        return _separated(original, view.ends[i - 1], view.starts[i])
+        return _separated(original, view.origin(i - 1)[1], view.origin(i)[0])
 
     return edge(start) and edge(end)
