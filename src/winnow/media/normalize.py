@@ -261,6 +261,13 @@ class MappedText:
             first, last = int(stage.lo[first]), int(stage.hi[last])
         return first, last + 1
 
+    def spans(self, start: IntArray, end: IntArray) -> tuple[IntArray, IntArray]:
+        """:meth:`span` for many view spans at once (arrays of starts and exclusive ends)."""
+        first, last = start, end - 1
+        for stage in reversed(self.stages):
+            first, last = stage.lo[first], stage.hi[last]
+        return first, last + 1
+
     def origin(self, i: int) -> tuple[int, int]:
         """The original span of view character ``i``."""
         return self.span(i, i + 1)

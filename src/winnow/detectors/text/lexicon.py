@@ -297,26 +297,30 @@ class LexiconDetector(TextDetector):
         left_ok = (start == 0) | ~word[np.maximum(start - 1, 0)]
         right_ok = (end == n) | ~word[np.minimum(end, n - 1)]
         # Where spaced-out letters were joined ("a f u c k" became "afuck"), the separators that
-        # were dropped still mark a word boundary.
-        for i in np.flatnonzero(~left_ok):
-            left_ok[i] = _separated(
-                chunk.text, view.origin(start[i] - 1)[1], view.origin(start[i])[0]
-            )
-        for i in np.flatnonzero(~right_ok):
-            right_ok[i] = _separated(chunk.text, view.origin(end[i] - 1)[1], view.origin(end[i])[0])
+        # were dropped still mark a word boundary: a gap in the original between two view
+        # characters is checked (rarely needed, so only for the few places with a gap).
+        for ok, before, after in ((left_ok, start - 1, start), (right_ok, end - 1, end)):
+            failed = np.flatnonzero(~ok & (before >= 0) & (after < n))
+            if len(failed):
+                _, prev_end = view.spans(before[failed], before[failed] + 1)
+                next_start, _ = view.spans(after[failed], after[failed] + 1)
+                for k in np.flatnonzero(next_start > prev_end):
+                    i = failed[k]
+                    ok[i] = _separated(chunk.text, int(prev_end[k]), int(next_start[k]))
         keep = np.flatnonzero(self._pattern_cjk[pid] | (left_ok & right_ok))
+        orig_start, orig_end = view.spans(start[keep], end[keep])
         runs = view.runs
         assert runs is not None
         # entry id -> [(part, hit)]; part -1 marks an exclusion term
         hits: dict[int, list[tuple[int, _Hit]]] = defaultdict(list)
-        for k in keep:
+        for j, k in enumerate(keep):
             p, a, b = int(pid[k]), int(start[k]), int(end[k])
             for term in self._pattern_terms[p]:
                 if any(int(runs[a + i]) < r for i, r in enumerate(term.runs)):
                     continue
                 if term.segment and not _aligned_with_words(chunk.text, view, a, b):
                     continue
-                hit = _Hit(term, a, b, view.span(a, b))
+                hit = _Hit(term, a, b, (int(orig_start[j]), int(orig_end[j])))
                 for eid, part in self._by_term[(term.folded, term.runs)]:
                     hits[eid].append((part, hit))
         return _longest_per_label(self._findings(chunk, hits))

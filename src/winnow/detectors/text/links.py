@@ -112,6 +112,12 @@ def _host_is_known(host: str) -> bool:
     return psl.privatesuffix(ascii_host.lower(), accept_unknown=False) is not None  # type: ignore[attr-defined]
 
 
+@functools.lru_cache(maxsize=65536)
+def _is_suffix(word: str) -> bool:
+    """Whether a word after a dot is a top-level domain at all (cheap test before the walk)."""
+    return word.lower() not in _FILE_LIKE and _host_is_known("example." + word.lower())
+
+
 def _is_host_char(c: str) -> bool:
     cp = ord(c)
     if 0x2E80 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0xAC00 <= cp <= 0xD7AF:
@@ -287,7 +293,7 @@ def _urls(text: str) -> Iterator[_Url]:
     last_end = -1
     for m in _SUFFIX_DOT.finditer(text):
         dot = m.start()
-        if dot < last_end:
+        if dot < last_end or not _is_suffix(m.group(1)):
             continue
         i = bisect.bisect_right(starts, dot) - 1
         if i >= 0 and dot < explicit[i].end:

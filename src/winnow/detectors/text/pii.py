@@ -281,6 +281,9 @@ def _emails(text: str) -> Iterator[Candidate]:
     last_end = -1
     at = text.find("@")
     while at >= 0:
+        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "._%+-"):
+            at = text.find("@", at + 1)  # "@name" mentions: nothing before the '@'
+            continue
         lo = max(0, at - 64)
         for m in _EMAIL.finditer(text, lo, min(len(text), at + 256)):
             if m.start() <= at < m.end() and m.start() >= last_end:
