@@ -6,9 +6,9 @@ The corpus mixes real English and Chinese messages from ../shared/data (SMS spam
 Davidson tweets, COLD) with a little PII and a few links, repeated in shuffled order up to the
 size asked for; without the data it falls back to generated text. ``--mix typical`` (default)
 keeps the benign messages and 3% of the abusive ones; ``--mix toxic`` keeps all (most Davidson
-tweets are abusive: a worst case with thousands of findings per MB). The lexicon is Winnow's built-in
-English and Chinese lists plus generated terms up to 10,000 (words that rarely occur, as in a real
-custom list). The process is pinned to one CPU core.
+tweets are abusive: a worst case with thousands of findings per MB). The lexicon is Winnow's
+built-in English and Chinese lists plus generated terms up to 10,000 (words that rarely occur, as
+in a real custom list). The process is pinned to one CPU core.
 
 Rows: Winnow's whole text path through the engine (normalisation, language, all four detectors,
 policy), each stage alone, alt-profanity-check on the same corpus, and a naive ``re`` alternation
@@ -80,7 +80,30 @@ def corpus_lines(data: Path, mix: str) -> list[str]:
             return benign + abusive
         return benign + rng.sample(abusive, k=min(len(abusive), len(benign) * 3 // 100))
     rng = random.Random(7)  # a user's clone has no shared data: generated text instead
-    words = "the a of to and in is it you that he was for on are with as I his they be at".split()
+    words = [
+        "the",
+        "a",
+        "of",
+        "to",
+        "and",
+        "in",
+        "is",
+        "it",
+        "you",
+        "that",
+        "he",
+        "was",
+        "for",
+        "on",
+        "are",
+        "with",
+        "as",
+        "I",
+        "his",
+        "they",
+        "be",
+        "at",
+    ]
     han = "的一是不了人我在有他这为之大来以个中上们到说时国和地要就出也得里后自会"
     lines = []
     for _ in range(20000):

@@ -94,16 +94,84 @@ def card_issuer(digits: str) -> str | None:
 
 
 _IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
-    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
-    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
-    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}  # fmt: skip
+    "AD": 24,
+    "AE": 23,
+    "AL": 28,
+    "AT": 20,
+    "AZ": 28,
+    "BA": 20,
+    "BE": 16,
+    "BG": 22,
+    "BH": 22,
+    "BR": 29,
+    "BY": 28,
+    "CH": 21,
+    "CR": 22,
+    "CY": 28,
+    "CZ": 24,
+    "DE": 22,
+    "DK": 18,
+    "DO": 28,
+    "EE": 20,
+    "EG": 29,
+    "ES": 24,
+    "FI": 18,
+    "FO": 18,
+    "FR": 27,
+    "GB": 22,
+    "GE": 22,
+    "GI": 23,
+    "GL": 18,
+    "GR": 27,
+    "GT": 28,
+    "HR": 21,
+    "HU": 28,
+    "IE": 22,
+    "IL": 23,
+    "IQ": 23,
+    "IS": 26,
+    "IT": 27,
+    "JO": 30,
+    "KW": 30,
+    "KZ": 20,
+    "LB": 28,
+    "LC": 32,
+    "LI": 21,
+    "LT": 20,
+    "LU": 20,
+    "LV": 21,
+    "MC": 27,
+    "MD": 24,
+    "ME": 22,
+    "MK": 19,
+    "MR": 27,
+    "MT": 31,
+    "MU": 30,
+    "NL": 18,
+    "NO": 15,
+    "PK": 24,
+    "PL": 28,
+    "PS": 29,
+    "PT": 25,
+    "QA": 29,
+    "RO": 24,
+    "RS": 22,
+    "SA": 24,
+    "SC": 31,
+    "SE": 24,
+    "SI": 19,
+    "SK": 24,
+    "SM": 27,
+    "ST": 25,
+    "SV": 28,
+    "TL": 23,
+    "TN": 24,
+    "TR": 26,
+    "UA": 29,
+    "VA": 22,
+    "VG": 24,
+    "XK": 20,
+}
 
 
 def iban_ok(compact: str) -> bool:
@@ -325,32 +393,67 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
                 issuer = card_issuer(digits)
                 a, b = lo + m.start(), lo + m.end()
                 if issuer:
-                    yield Candidate("credit_card", a, b, 0.95, f"{issuer} card number",
-                                    "luhn + issuer prefix", 9)  # fmt: skip
+                    yield Candidate(
+                        "credit_card",
+                        a,
+                        b,
+                        0.95,
+                        f"{issuer} card number",
+                        "luhn + issuer prefix",
+                        9,
+                    )
                 elif len(digits) >= 14:
                     yield Candidate("credit_card", a, b, 0.6, "card-like number", "luhn", 4)
         yield from _ibans(text, max(0, lo - 16), min(len(text), hi + 4), iban_seen)
         for m in _CN_ID.finditer(sub):
             if cn_id_ok(m.group()):
-                yield Candidate("cn_resident_id", lo + m.start(), lo + m.end(), 0.95,
-                                "Chinese resident ID", "ISO 7064 MOD 11-2 + birth date", 10)  # fmt: skip
+                yield Candidate(
+                    "cn_resident_id",
+                    lo + m.start(),
+                    lo + m.end(),
+                    0.95,
+                    "Chinese resident ID",
+                    "ISO 7064 MOD 11-2 + birth date",
+                    10,
+                )
         for m in _SSN.finditer(sub):
             if ssn_ok(m.group(1), m.group(3), m.group(4)):
-                yield Candidate("us_ssn", lo + m.start(), lo + m.end(), 0.85,
-                                "US SSN with separators", "area/group/serial ranges", 8)  # fmt: skip
+                yield Candidate(
+                    "us_ssn",
+                    lo + m.start(),
+                    lo + m.end(),
+                    0.85,
+                    "US SSN with separators",
+                    "area/group/serial ranges",
+                    8,
+                )
         for m in _SSN_BARE.finditer(sub):
             context = text[max(0, lo + m.start() - 40) : lo + m.start()]
             if ssn_ok(m.group(1), m.group(2), m.group(3)) and _SSN_CONTEXT.search(context):
-                yield Candidate("us_ssn", lo + m.start(), lo + m.end(), 0.8,
-                                "US SSN after a keyword", "area/group/serial ranges", 8)  # fmt: skip
+                yield Candidate(
+                    "us_ssn",
+                    lo + m.start(),
+                    lo + m.end(),
+                    0.8,
+                    "US SSN after a keyword",
+                    "area/group/serial ranges",
+                    8,
+                )
         if sub.count(".") >= 3:
             for m in _IPV4.finditer(sub):
                 try:
                     ip = ipaddress.IPv4Address(m.group())
                 except ValueError:
                     continue
-                yield Candidate("ipv4", lo + m.start(), lo + m.end(), 0.5 if ip.is_global else 0.3,
-                                "IPv4 address", "octets 0-255", 6)  # fmt: skip
+                yield Candidate(
+                    "ipv4",
+                    lo + m.start(),
+                    lo + m.end(),
+                    0.5 if ip.is_global else 0.3,
+                    "IPv4 address",
+                    "octets 0-255",
+                    6,
+                )
         for m in _PHONE.finditer(sub):
             yield from _phone(m.group(), lo + m.start(), lo + m.end(), regions, text)
 
@@ -372,8 +475,15 @@ def _ibans(text: str, lo: int, hi: int, seen: set[int]) -> Iterator[Candidate]:
         compact = raw[:end].replace(" ", "").upper()
         if iban_ok(compact):
             seen.add(m.start())
-            yield Candidate("iban", m.start(), m.start() + end, 0.95, f"IBAN ({compact[:2]})",
-                            "mod-97 + country length", 9)  # fmt: skip
+            yield Candidate(
+                "iban",
+                m.start(),
+                m.start() + end,
+                0.95,
+                f"IBAN ({compact[:2]})",
+                "mod-97 + country length",
+                9,
+            )
 
 
 def _phone(raw: str, start: int, end: int, regions: list[str], text: str) -> Iterator[Candidate]:
@@ -402,12 +512,14 @@ def _phone(raw: str, start: int, end: int, regions: list[str], text: str) -> Ite
             mobile = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
             kind = "mobile" if mobile else "phone"
             score = 0.7 if international or raw.startswith("(") or not raw.isdigit() else 0.6
-            yield Candidate("phone", start, end, score, f"{where} {kind} number",
-                            "libphonenumber: valid", 3)  # fmt: skip
+            yield Candidate(
+                "phone", start, end, score, f"{where} {kind} number", "libphonenumber: valid", 3
+            )
             return
         if best is None and phonenumbers.is_possible_number(parsed) and not raw.isdigit():
-            best = Candidate("phone", start, end, 0.4, f"{where} phone number",
-                             "libphonenumber: possible", 2)  # fmt: skip
+            best = Candidate(
+                "phone", start, end, 0.4, f"{where} phone number", "libphonenumber: possible", 2
+            )
     if best is not None:
         yield best
 
