@@ -71,3 +71,18 @@ def test_view_maps_every_character_inside_the_original(text: str) -> None:
 @given(st.text(alphabet=st.characters(codec="ascii"), max_size=200))
 def test_plain_view_of_ascii_is_identity(text: str) -> None:
     assert plain_view(text).text == text
+
+
+def test_edits_map_back_inside_and_between_replacements() -> None:
+    from winnow.media.normalize import apply_edits
+
+    original = "go to evil[.]example[dot]com now"
+    base = plain_view(original)
+    view = apply_edits(base, [(10, 13, "."), (20, 25, ".")])
+    assert view.text == "go to evil.example.com now"
+    for i, expected in [(0, (0, 1)), (10, (10, 13)), (11, (13, 14)), (18, (20, 25)), (19, (25, 26))]:
+        assert view.origin(i) == expected
+    start = view.text.index("evil")
+    end = view.text.index(" now")
+    a, b = view.span(start, end)
+    assert original[a:b] == "evil[.]example[dot]com"

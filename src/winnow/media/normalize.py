@@ -227,8 +227,46 @@ def warm_up() -> None:
 class _Stage:
     """View character i of this stage came from previous-stage characters [lo[i], hi[i]]."""
 
-    lo: IntArray
-    hi: IntArray
+    lo_map: IntArray
+    hi_map: IntArray
+
+    def lo(self, i: IntArray) -> IntArray:
+        return self.lo_map[i]
+
+    def hi(self, i: IntArray) -> IntArray:
+        return self.hi_map[i]
+
+
+@dataclass(frozen=True, slots=True)
+class _EditStage:
+    """A few replacements, mapped by binary search instead of arrays as long as the text.
+
+    ``new_start[k]``/``new_end[k]`` is where replacement k sits in this stage, ``old_start[k]``/
+    ``old_end[k]`` what it replaced in the previous one.
+    """
+
+    new_start: IntArray
+    new_end: IntArray
+    old_start: IntArray
+    old_end: IntArray
+
+    def _map(self, i: IntArray, inside: IntArray) -> IntArray:
+        k = np.searchsorted(self.new_start, i, side="right") - 1
+        out = np.asarray(i, dtype=np.int64).copy()
+        before = k >= 0
+        kk = k[before]
+        shift = self.old_end[kk] - self.new_end[kk]  # shift after replacement kk
+        in_repl = i[before] < self.new_end[kk]
+        mapped = i[before] + shift
+        mapped[in_repl] = inside[kk[in_repl]]
+        out[before] = mapped
+        return out
+
+    def lo(self, i: IntArray) -> IntArray:
+        return self._map(np.asarray(i), self.old_start)
+
+    def hi(self, i: IntArray) -> IntArray:
+        return self._map(np.asarray(i), self.old_end - 1)
 
 
 class MappedText:
@@ -245,7 +283,7 @@ class MappedText:
         self,
         text: str,
         codes: CodeArray | None = None,
-        stages: tuple[_Stage, ...] = (),
+        stages: tuple[_Stage | _EditStage, ...] = (),
         runs: IntArray | None = None,
     ) -> None:
         self.text = text
@@ -256,16 +294,16 @@ class MappedText:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of view characters ``[start, end)`` (``end > start``)."""
-        first, last = start, end - 1
-        for stage in reversed(self.stages):
-            first, last = int(stage.lo[first]), int(stage.hi[last])
-        return first, last + 1
+        if not self.stages:
+            return start, end
+        first, last = self.spans(np.array([start]), np.array([end]))
+        return int(first[0]), int(last[0])
 
     def spans(self, start: IntArray, end: IntArray) -> tuple[IntArray, IntArray]:
         """:meth:`span` for many view spans at once (arrays of starts and exclusive ends)."""
         first, last = start, end - 1
         for stage in reversed(self.stages):
-            first, last = stage.lo[first], stage.hi[last]
+            first, last = stage.lo(first), stage.hi(last)
         return first, last + 1
 
     def origin(self, i: int) -> tuple[int, int]:
@@ -479,23 +517,22 @@ def apply_edits(view: MappedText, edits: list[tuple[int, int, str]]) -> MappedTe
     if not edits:
         return view
     pieces: list[str] = []
-    lo: list[IntArray] = []
-    hi: list[IntArray] = []
+    new_start, new_end, old_start, old_end = [], [], [], []
     pos = 0
+    shift = 0
     for a, b, repl in edits:
         pieces.append(view.text[pos:a])
-        same = np.arange(pos, a, dtype=np.int64)
-        lo.append(same)
-        hi.append(same)
         pieces.append(repl)
-        lo.append(np.full(len(repl), a, dtype=np.int64))
-        hi.append(np.full(len(repl), b - 1, dtype=np.int64))
+        new_start.append(a + shift)
+        new_end.append(a + shift + len(repl))
+        old_start.append(a)
+        old_end.append(b)
+        shift += len(repl) - (b - a)
         pos = b
     pieces.append(view.text[pos:])
-    rest = np.arange(pos, len(view.text), dtype=np.int64)
-    lo.append(rest)
-    hi.append(rest)
-    stage = _Stage(np.concatenate(lo), np.concatenate(hi))
+    stage = _EditStage(
+        *(np.array(x, dtype=np.int64) for x in (new_start, new_end, old_start, old_end))
+    )
     return MappedText("".join(pieces), None, (*view.stages, stage))
 
 

@@ -88,8 +88,10 @@ _DEFANG_BRACKET = re.compile(r"[\[({](?:\.|dot|:|://)[\])}]", re.IGNORECASE)
 _DEFANG_WORD = re.compile(r" dot (?=\w)", re.IGNORECASE)
 _DEFANG_SCHEME = re.compile(r"h(?:xx|\*\*)p(?=s?(?::|\[:))", re.IGNORECASE)
 _DEFANG_STOP = re.compile(r"。(?=[A-Za-z0-9])")
-_SCHEME_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+", re.IGNORECASE)
-_WWW_URL = re.compile(r"\bwww\.[^\s<>\"'`]+", re.IGNORECASE)
+# No leading \b: a pattern that starts with literals lets the regex engine skip ahead; the
+# boundary before the match is checked by hand.
+_SCHEME_URL = re.compile(r"(?:https?|ftp|HTTPS?|FTP|Https?)://[^\s<>\"'`]+")
+_WWW_URL = re.compile(r"(?:www|WWW)\.[^\s<>\"'`]+")
 _SUFFIX_DOT = re.compile(r"\.([A-Za-z][A-Za-z0-9-]{1,62})(?![A-Za-z0-9-])")
 _TRAILING = ".,;:!?)]}>'\"。，！？）"
 
@@ -276,6 +278,8 @@ def _urls(text: str) -> Iterator[_Url]:
     found: list[_Url] = []
     for pattern in (_SCHEME_URL, _WWW_URL):
         for m in pattern.finditer(text):
+            if m.start() > 0 and text[m.start() - 1].isalnum():
+                continue
             raw = m.group().rstrip(_TRAILING)
             rest = raw.split("://", 1)[-1]
             host = re.split(r"[/?#:]", rest, maxsplit=1)[0].split("@")[-1]
