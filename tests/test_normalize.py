@@ -80,7 +80,13 @@ def test_edits_map_back_inside_and_between_replacements() -> None:
     base = plain_view(original)
     view = apply_edits(base, [(10, 13, "."), (20, 25, ".")])
     assert view.text == "go to evil.example.com now"
-    for i, expected in [(0, (0, 1)), (10, (10, 13)), (11, (13, 14)), (18, (20, 25)), (19, (25, 26))]:
+    for i, expected in [
+        (0, (0, 1)),
+        (10, (10, 13)),
+        (11, (13, 14)),
+        (18, (20, 25)),
+        (19, (25, 26)),
+    ]:
         assert view.origin(i) == expected
     start = view.text.index("evil")
     end = view.text.index(" now")
