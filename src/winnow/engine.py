@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from winnow.detectors.base import Deadline, Detector, TextDetector
+from winnow.detectors.base import Detector, TextDetector
 from winnow.errors import DetectorTimeoutError
 from winnow.media.language import identify
 from winnow.media.language import warm_up as warm_language
@@ -94,12 +93,7 @@ class Engine:
 
     def _scan_text(self, source: TextSource) -> Verdict:
         detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
-        size = len(source.content.data) if source.content.data is not None else 0
-        if source.content.path is not None:
-            size = source.content.path.stat().st_size
-        elif source.content.text is not None:
-            size = len(source.content.text)
-        budget = self.settings.budget.seconds(size)
+        budget = self.settings.budget.seconds(source.size)
         cap = self.settings.max_findings_per_detector
         found: dict[str, list[Finding]] = {d.name: [] for d in detectors}
         truncated: dict[str, int] = {}
@@ -107,7 +101,7 @@ class Engine:
         failures: dict[str, DetectorFailure] = {}
         language: Language | None = None
         t_lang = 0.0
-        for chunk in source.chunks(Deadline(budget)):
+        for chunk in source.chunks():
             if chunk.offset == 0:
                 t0 = time.perf_counter()
                 language = identify(chunk.text[chunk.own_start : chunk.own_end])
@@ -182,9 +176,6 @@ class Engine:
             timings_ms=timings,
             notes=tuple(notes),
         )
-
-    def scan_many(self, contents: Sequence[Content | str]) -> list[Verdict]:
-        return [self.scan(c) for c in contents]
 
 
 def _ms(seconds: float) -> float:

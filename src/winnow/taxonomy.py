@@ -7,9 +7,9 @@ Each label maps to a category of the EU Digital Services Act statements of reaso
 of the DSA Transparency Database's ``category`` field) and to the categories of OpenAI's moderation
 endpoint, so verdicts can be reported in either vocabulary.
 
-No label describes a person's ethnicity, race, nationality, religion, gender, age or identity:
-Winnow never infers such attributes. ``privacy/face`` says only that a face is present, so that it
-can be blurred.
+No label describes who a person is or any demographic attribute of theirs: Winnow never infers
+them (see "The line we do not cross" in DESIGN.md). ``privacy/face`` says only that a face is
+present, so that it can be blurred.
 """
 
 from __future__ import annotations

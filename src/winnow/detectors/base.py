@@ -10,16 +10,14 @@ which the engine calls once, before first use.
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from winnow.errors import DetectorTimeoutError
 from winnow.media.normalize import MappedText, match_view, plain_view
 from winnow.types import EvidenceValue, Finding, MediaKind, Span
 
@@ -42,24 +40,6 @@ class Example:
     note: str = ""
 
 
-class Deadline:
-    """A time budget that long-running detectors check between pieces of work."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.perf_counter() + seconds
-
-    def expired(self) -> bool:
-        return time.perf_counter() > self._end
-
-    def check(self, detector: str) -> None:
-        if self.expired():
-            raise DetectorTimeoutError(f"{detector} ran past its budget of {self.seconds:.2f} s")
-
-
-NO_DEADLINE = Deadline(float("inf"))
-
-
 @dataclass(eq=False)
 class TextChunk:
     """A piece of a text handed to text detectors, with lazily built normalised views.
@@ -73,7 +53,6 @@ class TextChunk:
     offset: int = 0
     own_start: int = 0
     own_end: int | None = None
-    deadline: Deadline = field(default=NO_DEADLINE)
 
     @cached_property
     def plain(self) -> MappedText:

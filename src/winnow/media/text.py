@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from winnow.detectors.base import NO_DEADLINE, Deadline, TextChunk
+from winnow.detectors.base import TextChunk
 from winnow.errors import ContentError, DecodeError, LimitExceededError, UnsupportedMediaError
 from winnow.media.sniff import looks_binary, sniff_binary
 from winnow.types import Content
@@ -43,12 +43,23 @@ class TextLimits:
     decode_errors: Literal["strict", "replace"] = "strict"
 
 
+def _utf8_size(text: str) -> int:
+    """UTF-8 length of a string without encoding all of it at once."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        len(text[i : i + _BLOCK].encode("utf-8", "surrogatepass"))
+        for i in range(0, len(text), _BLOCK)
+    )
+
+
 class TextSource:
     """A text to scan: its chunks, and once read, its size and SHA-256."""
 
     def __init__(self, content: Content, limits: TextLimits) -> None:
         self.content = content
         self.limits = limits
+        self.size = 0  # bytes, as measured before reading (the file's size)
         self.bytes = 0
         self.chars = 0
         self.replaced = 0
@@ -74,7 +85,7 @@ class TextSource:
     def _check_head(self) -> None:
         c = self.content
         if c.text is not None:
-            size = len(c.text.encode("utf-8", "surrogatepass"))
+            size = _utf8_size(c.text)
             head = c.text[:8192].encode("utf-8", "surrogatepass")
         elif c.data is not None:
             size, head = len(c.data), c.data[:8192]
@@ -83,6 +94,7 @@ class TextSource:
             with self._open() as f:
                 head = f.read(8192)
                 size = Path(f.name).stat().st_size if isinstance(f.name, str) else len(head)
+        self.size = size
         if size == 0:
             raise ContentError("empty input: there is nothing to scan (0 bytes)")
         if size > self.limits.max_bytes:
@@ -114,8 +126,9 @@ class TextSource:
             step = min(_BLOCK, self.limits.chunk_chars)
             for i in range(0, len(c.text), step):
                 piece = c.text[i : i + step]
-                self._sha.update(piece.encode("utf-8", "surrogatepass"))
-                self.bytes += len(piece.encode("utf-8", "surrogatepass"))
+                encoded = piece.encode("utf-8", "surrogatepass")
+                self._sha.update(encoded)
+                self.bytes += len(encoded)
                 yield piece
             return
         decoder = codecs.getincrementaldecoder(self.encoding)(errors=self.limits.decode_errors)
@@ -162,7 +175,7 @@ class TextSource:
             "encoding (for example gb18030), or ask for invalid bytes to be replaced"
         )
 
-    def chunks(self, deadline: Deadline = NO_DEADLINE) -> Iterator[TextChunk]:
+    def chunks(self) -> Iterator[TextChunk]:
         """Overlapping chunks; each finding belongs to the chunk its start falls in."""
         size, overlap, ctx = self.limits.chunk_chars, self.limits.overlap, self.limits.context
         buf = ""
@@ -174,11 +187,11 @@ class TextSource:
             while (buf_start + len(buf)) - own >= size + overlap:
                 lo = max(buf_start, own - ctx)
                 text = buf[lo - buf_start : own + size + overlap - buf_start]
-                yield TextChunk(text, lo, own - lo, own - lo + size, deadline)
+                yield TextChunk(text, lo, own - lo, own - lo + size)
                 own += size
                 cut = max(0, own - ctx - buf_start)
                 buf, buf_start = buf[cut:], buf_start + cut
         end = buf_start + len(buf)
         if own < end or own == 0:
             lo = max(buf_start, own - ctx)
-            yield TextChunk(buf[lo - buf_start :], lo, own - lo, end - lo, deadline)
+            yield TextChunk(buf[lo - buf_start :], lo, own - lo, end - lo)
