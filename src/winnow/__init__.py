@@ -10,6 +10,12 @@ The public API::
     verdict.rule_hits                       # why
 """
 
+import os
+
+# onnxruntime sends telemetry unless this is set before it is imported; Winnow's image detectors
+# use it, so the package sets it first. The only thing importing Winnow does to the process.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 from winnow._version import __version__
 from winnow.engine import Engine, EngineSettings
 from winnow.errors import (
