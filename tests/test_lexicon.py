@@ -137,3 +137,9 @@ def test_ten_thousand_terms_compile(tmp_path: Path) -> None:
     d = LexiconDetector(LexiconConfig(builtin=[], files=[path]))
     d.load()
     assert labels(d, "buy zzterm9999 now") == {"spam/ad"}
+
+
+def test_spans_are_exact_after_multibyte_characters(lexicon: LexiconDetector) -> None:
+    text = "😀😀 你好 ｆｕｃｋ and 傻逼"
+    found = {f.excerpt: f.location for f in lexicon.detect_text(TextChunk(text))}
+    assert found == {"ｆｕｃｋ": Span(6, 10), "傻逼": Span(15, 17)}

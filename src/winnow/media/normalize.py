@@ -28,6 +28,7 @@ per-code-point tables are built once, lazily, on first use.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import unicodedata
@@ -236,6 +237,12 @@ class _Stage:
     def hi(self, i: IntArray) -> IntArray:
         return self.hi_map[i]
 
+    def lo1(self, i: int) -> int:
+        return int(self.lo_map[i])
+
+    def hi1(self, i: int) -> int:
+        return int(self.hi_map[i])
+
 
 @dataclass(frozen=True, slots=True)
 class _EditStage:
@@ -268,6 +275,20 @@ class _EditStage:
     def hi(self, i: IntArray) -> IntArray:
         return self._map(np.asarray(i), self.old_end - 1)
 
+    def _map1(self, i: int, inside: IntArray) -> int:
+        k = bisect.bisect_right(self.new_start.tolist(), i) - 1
+        if k < 0:
+            return i
+        if i < int(self.new_end[k]):
+            return int(inside[k])
+        return i + int(self.old_end[k]) - int(self.new_end[k])
+
+    def lo1(self, i: int) -> int:
+        return self._map1(i, self.old_start)
+
+    def hi1(self, i: int) -> int:
+        return self._map1(i, self.old_end - 1)
+
 
 class MappedText:
     """A view of a text that remembers where each of its characters came from.
@@ -294,10 +315,10 @@ class MappedText:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of view characters ``[start, end)`` (``end > start``)."""
-        if not self.stages:
-            return start, end
-        first, last = self.spans(np.array([start]), np.array([end]))
-        return int(first[0]), int(last[0])
+        first, last = start, end - 1
+        for stage in reversed(self.stages):
+            first, last = stage.lo1(first), stage.hi1(last)
+        return first, last + 1
 
     def spans(self, start: IntArray, end: IntArray) -> tuple[IntArray, IntArray]:
         """:meth:`span` for many view spans at once (arrays of starts and exclusive ends)."""
@@ -305,6 +326,14 @@ class MappedText:
         for stage in reversed(self.stages):
             first, last = stage.lo(first), stage.hi(last)
         return first, last + 1
+
+    def char_offsets(self, byte_offsets: IntArray) -> IntArray:
+        """Character offsets in ``text`` for offsets into its UTF-8 encoding."""
+        codes = self.codes if self.codes is not None else _codes(self.text)
+        width = 1 + (codes >= 0x80).astype(np.int64) + (codes >= 0x800) + (codes >= 0x10000)
+        starts = np.concatenate(([0], np.cumsum(width)))
+        offsets: IntArray = np.searchsorted(starts, byte_offsets)
+        return offsets
 
     def origin(self, i: int) -> tuple[int, int]:
         """The original span of view character ``i``."""

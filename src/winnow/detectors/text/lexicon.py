@@ -228,7 +228,7 @@ class LexiconDetector(TextDetector):
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         super().__init__(config)
-        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._automaton: ahocorasick_rs.BytesAhoCorasick | None = None
 
     @property
     def entries(self) -> list[Entry]:
@@ -276,8 +276,12 @@ class LexiconDetector(TextDetector):
         self._by_term = dict(by_term)
         self._pattern_terms = pattern_terms
         self._pattern_cjk = np.array([any(t.cjk for t in ts) for ts in pattern_terms], dtype=bool)
-        self._automaton = ahocorasick_rs.AhoCorasick(
-            list(patterns), matchkind=ahocorasick_rs.MatchKind.Standard
+        # Matching UTF-8 bytes with a contiguous NFA measured 2.4x faster here than matching str,
+        # for 9 MB with 55,000 patterns (a DFA is faster still but takes 130 MB).
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(
+            [p.encode("utf-8") for p in patterns],
+            matchkind=ahocorasick_rs.MatchKind.Standard,
+            implementation=ahocorasick_rs.Implementation.ContiguousNFA,
         )
         if self._pattern_cjk.any():
             _jieba()  # load the segmentation dictionary now, not on the first Chinese text
@@ -287,11 +291,14 @@ class LexiconDetector(TextDetector):
             self.load()
         assert self._automaton is not None
         view = chunk.match
-        raw = self._automaton.find_matches_as_indexes(view.text, overlapping=True)
+        encoded = view.text.encode("utf-8")
+        raw = self._automaton.find_matches_as_indexes(encoded, overlapping=True)
         if not raw:
             return []
         m = np.asarray(raw, dtype=np.int64)
         pid, start, end = m[:, 0], m[:, 1], m[:, 2]
+        if len(encoded) != len(view.text):  # byte offsets to character offsets
+            start, end = view.char_offsets(start), view.char_offsets(end)
         n = len(view.text)
         word = view.word
         left_ok = (start == 0) | ~word[np.maximum(start - 1, 0)]

@@ -81,12 +81,21 @@ class LinksConfig(DetectorConfig):
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.strip().lower().lstrip(".") for v in value if v.strip()]
 
+    @functools.cached_property
+    def domain_sets(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """(allow, block, shorteners) as sets, for lookups."""
+        return (
+            frozenset(self.allow_domains),
+            frozenset(self.block_domains),
+            frozenset(self.shorteners),
+        )
+
 
 # Defanging: [.] (.) {.} [dot] (dot) [:] [://], " dot ", hxxp / h**p, and the ideographic full stop
 # between ASCII letters. Each pattern starts with a literal so the regex engine can skip ahead.
 _DEFANG_BRACKET = re.compile(r"[\[({](?:\.|dot|:|://)[\])}]", re.IGNORECASE)
-_DEFANG_WORD = re.compile(r" dot (?=\w)", re.IGNORECASE)
-_DEFANG_SCHEME = re.compile(r"h(?:xx|\*\*)p(?=s?(?::|\[:))", re.IGNORECASE)
+_DEFANG_WORD = re.compile(r" (?:dot|DOT|Dot) (?=\w)")
+_DEFANG_SCHEME = re.compile(r"[hH](?:xx|XX|\*\*)[pP](?=[sS]?(?::|\[:))")
 _DEFANG_STOP = re.compile(r"。(?=[A-Za-z0-9])")
 # No leading \b: a pattern that starts with literals lets the regex engine skip ahead; the
 # boundary before the match is checked by hand.
@@ -203,21 +212,22 @@ class LinksDetector(TextDetector):
         config: LinksConfig,
     ) -> Finding | None:
         host = url.host.lower().rstrip(".")
-        if _matches_domain(host, config.allow_domains):
+        allow, block, shorteners = config.domain_sets
+        if _matches_domain(host, allow):
             return None
         reasons: list[str] = []
         score = 0.2 if url.explicit else 0.15
-        if _matches_domain(host, config.block_domains):
+        if _matches_domain(host, block):
             reasons.append("domain is on the block list")
             score = max(score, 0.95)
         spoofed = spoof_of(host)
         if spoofed is not None:
             reasons.append(f"internationalised domain that imitates {spoofed!r}")
             score = max(score, 0.85)
-        if any(a < url.end and url.start < b for a, b in defanged):
+        if _overlaps(defanged, url.start, url.end):
             reasons.append("written in an obfuscated form to get past link filters")
             score = max(score, 0.75)
-        if _matches_domain(host, config.shorteners):
+        if _matches_domain(host, shorteners):
             reasons.append("URL shortener hides the destination")
             score = max(score, 0.6)
         if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", host):
@@ -238,8 +248,16 @@ class LinksDetector(TextDetector):
         )
 
 
-def _matches_domain(host: str, domains: list[str]) -> bool:
-    return any(host == d or host.endswith("." + d) for d in domains)
+def _matches_domain(host: str, domains: frozenset[str]) -> bool:
+    """Whether the host or one of its parent domains is in the set (x.evil.test: evil.test)."""
+    labels = host.split(".")
+    return any(".".join(labels[i:]) in domains for i in range(len(labels)))
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether any of the sorted, disjoint spans overlaps ``[start, end)``."""
+    i = bisect.bisect_left(spans, (end, end))
+    return i > 0 and spans[i - 1][1] > start
 
 
 def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
