@@ -298,7 +298,7 @@ class MappedText:
     view character ``i`` repeated before squeezing (match view only).
     """
 
-    __slots__ = ("_word", "codes", "runs", "stages", "text")
+    __slots__ = ("_byte_starts", "_word", "codes", "runs", "stages", "text")
 
     def __init__(
         self,
@@ -312,6 +312,7 @@ class MappedText:
         self.stages = stages
         self.runs = runs
         self._word: BoolArray | None = None
+        self._byte_starts: IntArray | None = None
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of view characters ``[start, end)`` (``end > start``)."""
@@ -329,10 +330,15 @@ class MappedText:
 
     def char_offsets(self, byte_offsets: IntArray) -> IntArray:
         """Character offsets in ``text`` for offsets into its UTF-8 encoding."""
-        codes = self.codes if self.codes is not None else _codes(self.text)
-        width = 1 + (codes >= 0x80).astype(np.int64) + (codes >= 0x800) + (codes >= 0x10000)
-        starts = np.concatenate(([0], np.cumsum(width)))
-        offsets: IntArray = np.searchsorted(starts, byte_offsets)
+        if self._byte_starts is None:
+            codes = self.codes if self.codes is not None else _codes(self.text)
+            width = (codes >= 0x80).view(np.uint8) + (codes >= 0x800).view(np.uint8)
+            width += (codes >= 0x10000).view(np.uint8)
+            width += 1
+            starts = np.zeros(len(codes) + 1, dtype=np.int32)  # int32: 5x faster cumsum
+            np.cumsum(width, dtype=np.int32, out=starts[1:])
+            self._byte_starts = starts.astype(np.int64, copy=False)
+        offsets: IntArray = np.searchsorted(self._byte_starts, byte_offsets)
         return offsets
 
     def origin(self, i: int) -> tuple[int, int]:

@@ -162,13 +162,17 @@ class LexiconConfig(DetectorConfig):
         return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Term:
     folded: str
     runs: tuple[int, ...]
     cjk: bool
     masked: bool  # a '*' variant of the term
     segment: bool  # check against jieba's word boundaries
+
+    @functools.cached_property
+    def repeats(self) -> bool:
+        return any(r > 1 for r in self.runs)
 
 
 def _variants(term: str) -> Iterator[tuple[str, tuple[int, ...], bool]]:
@@ -322,9 +326,12 @@ class LexiconDetector(TextDetector):
         hits: dict[int, list[tuple[int, _Hit]]] = defaultdict(list)
         for j, k in enumerate(keep):
             p, a, b = int(pid[k]), int(start[k]), int(end[k])
+            seen: list[int] | None = None
             for term in self._pattern_terms[p]:
-                if any(int(runs[a + i]) < r for i, r in enumerate(term.runs)):
-                    continue
+                if term.repeats:  # the term has doubled letters: the text must repeat them too
+                    seen = seen if seen is not None else runs[a:b].tolist()
+                    if any(have < need for have, need in zip(seen, term.runs, strict=False)):
+                        continue
                 if term.segment and not _aligned_with_words(chunk.text, view, a, b):
                     continue
                 hit = _Hit(term, a, b, (int(orig_start[j]), int(orig_end[j])))
@@ -429,20 +436,37 @@ def _jieba() -> object:
 
 
 def _aligned_with_words(original: str, view: MappedText, start: int, end: int) -> bool:
-    """Whether view characters ``[start, end)`` begin and end on word boundaries: jieba's, or a
-    separator the writer typed (``网赌`` in ``加我 网赌 群``)."""
+    """Whether view characters ``[start, end)`` begin and end on word boundaries: a non-CJK
+    neighbour, a separator the writer typed (``网赌`` in ``加我 网赌 群``), or jieba's."""
     text = view.text
-    lo = max(0, start - 16)
-    hi = min(len(text), end + 16)
-    jieba = _jieba()
-    bounds = {lo, hi}
-    for _, s, e in jieba.tokenize(text[lo:hi], HMM=False):  # type: ignore[attr-defined]
-        bounds.add(lo + s)
-        bounds.add(lo + e)
 
-    def edge(i: int) -> bool:
-        if i in bounds or i <= 0 or i >= len(text):
+    def edge(i: int) -> bool | None:
+        if i <= 0 or i >= len(text) or not _is_cjk_char(text[i - 1]) or not _is_cjk_char(text[i]):
             return True
-        return _separated(original, view.origin(i - 1)[1], view.origin(i)[0])
+        if _separated(original, view.origin(i - 1)[1], view.origin(i)[0]):
+            return True
+        return None  # ask jieba
 
-    return edge(start) and edge(end)
+    left, right = edge(start), edge(end)
+    if left and right:
+        return True
+    lo = max(0, start - _SEGMENT_MARGIN)
+    bounds = _word_bounds(text[lo : min(len(text), end + _SEGMENT_MARGIN)])
+    return bool(left or (start - lo) in bounds) and bool(right or (end - lo) in bounds)
+
+
+_SEGMENT_MARGIN = 8
+
+
+def _is_cjk_char(c: str) -> bool:
+    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or "\u3040" <= c <= "\u30ff"
+
+
+@functools.lru_cache(maxsize=16384)
+def _word_bounds(window: str) -> frozenset[int]:
+    jieba = _jieba()
+    bounds = {0, len(window)}
+    for _, s, e in jieba.tokenize(window, HMM=False):  # type: ignore[attr-defined]
+        bounds.add(s)
+        bounds.add(e)
+    return frozenset(bounds)
