@@ -94,13 +94,13 @@ class LinksConfig(DetectorConfig):
 # Defanging: [.] (.) {.} [dot] (dot) [:] [://], " dot ", hxxp / h**p, and the ideographic full stop
 # between ASCII letters. Each pattern starts with a literal so the regex engine can skip ahead.
 _DEFANG_BRACKET = re.compile(r"[\[({](?:\.|dot|:|://)[\])}]", re.IGNORECASE)
-_DEFANG_WORD = re.compile(r" (?:dot|DOT|Dot) (?=\w)")
 _DEFANG_SCHEME = re.compile(r"[hH](?:xx|XX|\*\*)[pP](?=[sS]?(?::|\[:))")
 _DEFANG_STOP = re.compile(r"。(?=[A-Za-z0-9])")
-# No leading \b: a pattern that starts with literals lets the regex engine skip ahead; the
-# boundary before the match is checked by hand.
-_SCHEME_URL = re.compile(r"(?:https?|ftp|HTTPS?|FTP|Https?)://[^\s<>\"'`]+")
-_WWW_URL = re.compile(r"(?:www|WWW)\.[^\s<>\"'`]+")
+# URLs are found from their markers ("://", "www.") with plain substring search, then matched in
+# place: patterns whose first character is common (h, w) make the regex engine try everywhere.
+_SCHEMES = ("https", "http", "ftp")
+_URL_REST = re.compile(r"[^\s<>\"'`]+")
+_WWW = ("www.", "WWW.", "Www.")
 _SUFFIX_DOT = re.compile(r"\.([A-Za-z][A-Za-z0-9-]{1,62})(?![A-Za-z0-9-])")
 _TRAILING = ".,;:!?)]}>'\"。，！？）"
 
@@ -269,13 +269,20 @@ def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
         edits.append(
             (m.start(), m.end(), "://" if inner == "://" else ":" if inner == ":" else ".")
         )
-    if " dot " in text or " DOT " in text or " Dot " in text:
-        for m in _DEFANG_WORD.finditer(text):
-            if m.start() > 0 and (text[m.start() - 1].isalnum()):
-                edits.append((m.start(), m.end(), "."))
-    if "hxx" in text or "HXX" in text or "h**" in text:
-        for m in _DEFANG_SCHEME.finditer(text):
-            edits.append((m.start(), m.end(), "http"))
+    for marker in (" dot ", " DOT ", " Dot "):
+        i = text.find(marker)
+        while i >= 0:
+            end = i + len(marker)
+            if i > 0 and text[i - 1].isalnum() and end < len(text) and text[end].isalnum():
+                edits.append((i, end, "."))
+            i = text.find(marker, i + 1)
+    for marker in ("xxp", "XXP", "xxP", "Xxp", "**p", "**P"):
+        i = text.find(marker)
+        while i >= 0:
+            scheme = _DEFANG_SCHEME.match(text, i - 1) if i > 0 else None
+            if scheme is not None:
+                edits.append((scheme.start(), scheme.end(), "http"))
+            i = text.find(marker, i + 1)
     if "。" in text:
         for m in _DEFANG_STOP.finditer(text):
             if m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum():
@@ -292,17 +299,33 @@ def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
     return view, spans
 
 
+def _explicit(text: str, start: int, host_at: int) -> Iterator[_Url]:
+    """The URL starting at ``start`` whose host starts at ``host_at`` (after any scheme)."""
+    m = _URL_REST.match(text, host_at)
+    if m is None:
+        return
+    raw = text[start : m.end()].rstrip(_TRAILING)
+    host = re.split(r"[/?#:]", raw[host_at - start :], maxsplit=1)[0].split("@")[-1]
+    if host and "." in host:
+        yield _Url(start, start + len(raw), raw, host, True)
+
+
 def _urls(text: str) -> Iterator[_Url]:
     found: list[_Url] = []
-    for pattern in (_SCHEME_URL, _WWW_URL):
-        for m in pattern.finditer(text):
-            if m.start() > 0 and text[m.start() - 1].isalnum():
-                continue
-            raw = m.group().rstrip(_TRAILING)
-            rest = raw.split("://", 1)[-1]
-            host = re.split(r"[/?#:]", rest, maxsplit=1)[0].split("@")[-1]
-            if host and "." in host:
-                found.append(_Url(m.start(), m.start() + len(raw), raw, host, True))
+    i = text.find("://")
+    while i >= 0:
+        start = i
+        while start > 0 and i - start < 5 and text[start - 1].isalpha():
+            start -= 1
+        if text[start:i].lower() in _SCHEMES and not (start > 0 and text[start - 1].isalnum()):
+            found.extend(_explicit(text, start, i + 3))
+        i = text.find("://", i + 3)
+    for marker in _WWW:
+        i = text.find(marker)
+        while i >= 0:
+            if not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "/")):
+                found.extend(_explicit(text, i, i))
+            i = text.find(marker, i + 4)
     found.sort(key=lambda u: u.start)
     explicit: list[_Url] = []
     for u in found:  # "https://www.x" is found by both patterns: keep the first, longest
