@@ -260,7 +260,8 @@ _PHONE = re.compile(
     r"(?<![\w+])(?:\+|00)?\(?\d[\d \-.()]{5,20}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w])"
 )
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
-_IPV6_HINT = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")  # every IPv6 address has one; starts with ':'
+_BECH_PREFIXES = ("bc1", "tb1", "BC1", "TB1")
 _IPV6 = re.compile(
     r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:|:)(?::|[0-9A-Fa-f]{1,4}:){1,7}(?::|[0-9A-Fa-f]{1,4})?(?![\w:])"
 )
@@ -334,15 +335,18 @@ def _candidates(text: str, regions: list[str]) -> Iterator[Candidate]:
                     "hex length 40",
                     7,
                 )
-    for pattern, name, check in (
-        (_BECH, "bitcoin bech32 address", bech32_ok),
-        (_BTC, "bitcoin base58 address", base58check_ok),
-        (_TRON, "tron address", base58check_ok),
-    ):
+    for prefix in _BECH_PREFIXES:
+        i = text.find(prefix)
+        while i >= 0:
+            bech = _BECH.match(text, i)
+            if bech is not None and not _word_before(text, i) and bech32_ok(bech.group()):
+                yield Candidate("crypto_wallet", bech.start(), bech.end(), 0.9,
+                                "bitcoin bech32 address", "bech32 checksum", 8)  # fmt: skip
+            i = text.find(prefix, i + 3)
+    for pattern, name in ((_BTC, "bitcoin base58 address"), (_TRON, "tron address")):
         for m in pattern.finditer(text):
-            if not _word_before(text, m.start()) and check(m.group()):
-                validation = "bech32 checksum" if check is bech32_ok else "base58check"
-                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, name, validation, 8)
+            if not _word_before(text, m.start()) and base58check_ok(m.group()):
+                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, name, "base58check", 8)
 
 
 def _emails(text: str) -> Iterator[Candidate]:
