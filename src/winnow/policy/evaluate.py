@@ -59,9 +59,12 @@ def evaluate(
         else:
             active.append(i)
 
+    by_label: dict[str, list[int]] = {}
+    for i in active:
+        by_label.setdefault(findings[i].label, []).append(i)
     hits: list[RuleHit] = []
     for rule in policy.rules:
-        m = _eval(rule.when, policy, findings, active, hash_matches)
+        m = _eval(rule.when, policy, findings, by_label, hash_matches)
         if m is None:
             continue
         action = min(Action.parse(rule.action), m.cap)
@@ -112,18 +115,18 @@ def _eval(
     cond: Condition,
     policy: PolicyModel,
     findings: Sequence[Finding],
-    active: list[int],
+    by_label: dict[str, list[int]],
     hash_matches: Sequence[HashMatch],
 ) -> _Match | None:
+    """Whether a condition holds. ``by_label``: the active findings' indexes, by label."""
     if isinstance(cond, LabelCondition):
         detector, _, pattern = cond.label.rpartition(":")
         matched: list[int] = []
         cap = Action.PASS
-        for i in active:
-            f = findings[i]
-            if (detector and f.detector != detector) or not taxonomy.covers(pattern, f.label):
+        for label, indexes in by_label.items():
+            if not taxonomy.covers(pattern, label):
                 continue
-            override = _override(policy, f.label)
+            override = _override(policy, label)
             threshold = cond.min_score
             label_cap = Action.BLOCK
             if override is not None:
@@ -131,9 +134,11 @@ def _eval(
                     threshold = override.min_score
                 if override.max_action is not None:
                     label_cap = Action.parse(override.max_action)
-            if f.score >= threshold:
-                matched.append(i)
-                cap = max(cap, label_cap)
+            for i in indexes:
+                f = findings[i]
+                if f.score >= threshold and not (detector and f.detector != detector):
+                    matched.append(i)
+                    cap = max(cap, label_cap)
         if len(matched) < cond.min_count:
             return None
         return _Match(cap, frozenset(matched), frozenset())
@@ -146,7 +151,7 @@ def _eval(
         ]
         return _Match(Action.BLOCK, frozenset(), frozenset(hm)) if hm else None
     if isinstance(cond, AllCondition):
-        parts = [_eval(c, policy, findings, active, hash_matches) for c in cond.all]
+        parts = [_eval(c, policy, findings, by_label, hash_matches) for c in cond.all]
         if any(p is None for p in parts):
             return None
         held = [p for p in parts if p is not None]
@@ -157,7 +162,7 @@ def _eval(
         )
     assert isinstance(cond, AnyCondition)
     held = [
-        p for c in cond.any if (p := _eval(c, policy, findings, active, hash_matches)) is not None
+        p for c in cond.any if (p := _eval(c, policy, findings, by_label, hash_matches)) is not None
     ]
     if not held:
         return None

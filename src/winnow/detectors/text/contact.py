@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import ahocorasick_rs
+import numpy as np
 
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
 from winnow.media.normalize import fold_term
@@ -88,7 +89,7 @@ class ContactDetector(TextDetector):
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         super().__init__(config)
-        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._automaton: ahocorasick_rs.BytesAhoCorasick | None = None
         self._triggers: list[_Trigger] = []
 
     def load(self) -> None:
@@ -105,8 +106,10 @@ class ContactDetector(TextDetector):
         self._ambiguous = {fold_term(a)[0] for a in _AMBIGUOUS}
         self._patterns = list(patterns)
         self._triggers = [patterns[p] for p in self._patterns]
-        self._automaton = ahocorasick_rs.AhoCorasick(
-            self._patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(
+            [p.encode("utf-8") for p in self._patterns],
+            matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+            implementation=ahocorasick_rs.Implementation.ContiguousNFA,
         )
 
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
@@ -115,9 +118,16 @@ class ContactDetector(TextDetector):
         assert self._automaton is not None
         view = chunk.match
         text = view.text
-        matches = self._automaton.find_matches_as_indexes(text)
-        if not matches:
+        encoded = text.encode("utf-8")
+        raw = self._automaton.find_matches_as_indexes(encoded)
+        if not raw:
             return []
+        if len(encoded) == len(text):
+            matches = raw
+        else:  # byte offsets to character offsets
+            arr = np.asarray(raw, dtype=np.int64)
+            starts, ends = view.char_offsets(arr[:, 1]), view.char_offsets(arr[:, 2])
+            matches = list(zip(arr[:, 0].tolist(), starts.tolist(), ends.tolist(), strict=True))
         word = view.word
         n = len(text)
         requests: list[tuple[int, int, bool]] = []

@@ -269,20 +269,29 @@ def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
         edits.append(
             (m.start(), m.end(), "://" if inner == "://" else ":" if inner == ":" else ".")
         )
-    for marker in (" dot ", " DOT ", " Dot "):
-        i = text.find(marker)
+    # Case-insensitive markers are searched in a lower-cased copy (when lower-casing keeps every
+    # offset, as it does for nearly all text): one scan per marker instead of one per spelling.
+    lowered = text.lower()
+    folded = lowered if len(lowered) == len(text) else None
+    dot_markers = (" dot ",) if folded is not None else (" dot ", " DOT ", " Dot ")
+    scheme_markers = (
+        ("xxp", "**p") if folded is not None else ("xxp", "XXP", "xxP", "Xxp", "**p", "**P")
+    )
+    haystack = folded if folded is not None else text
+    for marker in dot_markers:
+        i = haystack.find(marker)
         while i >= 0:
             end = i + len(marker)
             if i > 0 and text[i - 1].isalnum() and end < len(text) and text[end].isalnum():
                 edits.append((i, end, "."))
-            i = text.find(marker, i + 1)
-    for marker in ("xxp", "XXP", "xxP", "Xxp", "**p", "**P"):
-        i = text.find(marker)
+            i = haystack.find(marker, i + 1)
+    for marker in scheme_markers:
+        i = haystack.find(marker)
         while i >= 0:
             scheme = _DEFANG_SCHEME.match(text, i - 1) if i > 0 else None
             if scheme is not None:
                 edits.append((scheme.start(), scheme.end(), "http"))
-            i = text.find(marker, i + 1)
+            i = haystack.find(marker, i + 1)
     if "。" in text:
         for m in _DEFANG_STOP.finditer(text):
             if m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum():
