@@ -83,6 +83,10 @@ def test_spoofed_domains(host: str, imitates: str | None) -> None:
         pytest.param("I deleted telegram last year", 0.3, id="mention only"),
         pytest.param("I stood in line all day", None, id="ambiguous word"),
         pytest.param("参加会议", None, id="加 inside a word"),
+        pytest.param("+v abc12345 详聊", 0.85, id="plus shorthand"),
+        pytest.param("加v abc12345", 0.9, id="add v with handle"),
+        pytest.param("Batman v Superman was long", None, id="a lone v is a word"),
+        pytest.param("we scored 2+v2 points", None, id="plus inside a formula"),
     ],
 )
 def test_contact_solicitation(text: str, score: float | None) -> None:

@@ -25,7 +25,7 @@ LABEL = "spam/contact_solicitation"
 MESSENGERS: dict[str, tuple[str, ...]] = {
     "WeChat": (
         "wechat", "weixin", "微信", "薇信", "威信", "徽信", "维信", "v信", "vx", "wx", "微❤", "威❤",
-        "卫星号",
+        "卫星号", "v",
     ),
     "QQ": ("qq", "扣扣", "企鹅号"),
     "WhatsApp": ("whatsapp", "whats app", "watsapp", "wa.me"),
@@ -58,7 +58,12 @@ _AMBIGUOUS = {
     "kik",
     "wx",
     "vx",
+    "v",
 }
+# "+v abc123", "+vx: abc", "＋qq 12345": the plus is a request, but leetspeak folding would read
+# "+v" as "tv", so this shorthand is matched on the plain view.
+_PLUS_SHORTHAND = re.compile(r"\+(?P<m>[vV][xX]?|[wW][xX]|[qQ]{2})(?![A-Za-z])")
+_SHORTHAND_NAMES = {"v": "WeChat", "vx": "WeChat", "wx": "WeChat", "qq": "QQ"}
 # A handle right after the messenger's name: after ':' / 号 / id anything handle-shaped; without
 # such a marker only what cannot be an ordinary word (@name, has a digit or '_', a number).
 _HANDLE = re.compile(
@@ -113,6 +118,37 @@ class ContactDetector(TextDetector):
         )
 
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
+        return [*self._triggered(chunk), *self._shorthand(chunk)]
+
+    def _shorthand(self, chunk: TextChunk) -> Iterable[Finding]:
+        plain = chunk.plain
+        if "+" not in plain.text:
+            return []
+        out = []
+        for m in _PLUS_SHORTHAND.finditer(plain.text):
+            if m.start() > 0 and plain.text[m.start() - 1].isalnum():
+                continue  # "C+v" or a formula, not a request
+            messenger = _SHORTHAND_NAMES[m.group("m").lower()]
+            a, b = plain.span(m.start(), m.end())
+            handle = _HANDLE.match(chunk.text[b : b + 40])
+            if handle is None:
+                continue
+            b += handle.end()
+            out.append(
+                self.finding(
+                    LABEL,
+                    0.85,
+                    f"asks to be added on {messenger} ('+{m.group('m')}') and gives a handle",
+                    span=chunk.span(a, b),
+                    excerpt=chunk.text[a:b],
+                    messenger=messenger,
+                    with_handle=True,
+                    with_request=True,
+                )
+            )
+        return out
+
+    def _triggered(self, chunk: TextChunk) -> Iterable[Finding]:
         if self._automaton is None:
             self.load()
         assert self._automaton is not None
