@@ -92,3 +92,9 @@ def test_edits_map_back_inside_and_between_replacements() -> None:
     end = view.text.index(" now")
     a, b = view.span(start, end)
     assert original[a:b] == "evil[.]example[dot]com"
+
+
+@pytest.mark.parametrize("text", ["\xad", "\u200b\u200b", "\ufe0f"])
+def test_text_of_only_invisible_characters_gives_an_empty_view(text: str) -> None:
+    assert match_view(text).text == ""
+    assert plain_view(text).text == ""

@@ -509,6 +509,8 @@ def match_view(text: str) -> MappedText:
     t = _tables()
     stages: list[_Stage] = []
     codes = _apply_table(_codes(text), t.match, t.fold_expand, stages)
+    if len(codes) == 0:  # only invisible characters
+        return MappedText("", codes, tuple(stages), np.zeros(0, dtype=np.int64))
     cls = t.cls[codes]
     drop = _join_spaced(cls)
     if drop is not None:
@@ -516,8 +518,6 @@ def match_view(text: str) -> MappedText:
         stages.append(_select(keep))
         codes, cls = codes[keep], cls[keep]
     codes = _leet(codes, cls)
-    if len(codes) == 0:
-        return MappedText("", codes, tuple(stages), np.zeros(0, dtype=np.int64))
     # Squeeze runs of one character, remembering each run's length.
     first = np.empty(len(codes), dtype=np.bool_)
     first[0] = True

@@ -8,6 +8,7 @@ after it, or as a messenger link, it scores high.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,11 +74,14 @@ _HANDLE = re.compile(
 )
 
 
+_MESSENGER, _LINK, _REQUEST = 0, 1, 2
+
+
 @dataclass(frozen=True, slots=True)
 class _Trigger:
     kind: str  # messenger | request | link
     name: str
-    cjk: bool
+    tight: bool  # CJK-style: no word boundaries needed, and a request reaches only 2 characters
 
 
 class ContactDetector(TextDetector):
@@ -107,10 +111,14 @@ class ContactDetector(TextDetector):
         for prefix in LINK_PREFIXES:
             patterns[fold_term(prefix)[0]] = _Trigger("link", prefix.rstrip("/"), False)
         for r in REQUESTS:
-            patterns.setdefault(fold_term(r)[0], _Trigger("request", r, not r.isascii()))
+            tight = not r.isascii() or r == "+"
+            patterns.setdefault(fold_term(r)[0], _Trigger("request", r, tight))
         self._ambiguous = {fold_term(a)[0] for a in _AMBIGUOUS}
         self._patterns = list(patterns)
         self._triggers = [patterns[p] for p in self._patterns]
+        codes = {"messenger": _MESSENGER, "link": _LINK, "request": _REQUEST}
+        self._kinds = np.array([codes[t.kind] for t in self._triggers], dtype=np.int8)
+        self._tight = np.array([t.tight for t in self._triggers], dtype=np.bool_)
         self._automaton = ahocorasick_rs.BytesAhoCorasick(
             [p.encode("utf-8") for p in self._patterns],
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
@@ -158,28 +166,35 @@ class ContactDetector(TextDetector):
         raw = self._automaton.find_matches_as_indexes(encoded)
         if not raw:
             return []
-        if len(encoded) == len(text):
-            matches = raw
-        else:  # byte offsets to character offsets
-            arr = np.asarray(raw, dtype=np.int64)
-            starts, ends = view.char_offsets(arr[:, 1]), view.char_offsets(arr[:, 2])
-            matches = list(zip(arr[:, 0].tolist(), starts.tolist(), ends.tolist(), strict=True))
-        word = view.word
+        arr = np.asarray(raw, dtype=np.int64)
+        pid, start, end = arr[:, 0], arr[:, 1], arr[:, 2]
+        if len(encoded) != len(text):  # byte offsets to character offsets
+            start, end = view.char_offsets(start), view.char_offsets(end)
+        # Whole-word check for Latin triggers, and requests set apart: all vectorised, because
+        # short requests (加, +) match often and only matter just before a messenger's name.
         n = len(text)
-        requests: list[tuple[int, int, bool]] = []
+        word = view.word
+        kind = self._kinds[pid]
+        tight = self._tight[pid]
+        left_word = (start > 0) & word[np.maximum(start - 1, 0)]
+        right_word = (end < n) & word[np.minimum(end, n - 1)] & (kind != _LINK)
+        ok = tight | ~(left_word | right_word)
+        is_request = ok & (kind == _REQUEST)
+        req_start, req_end = start[is_request].tolist(), end[is_request].tolist()
+        req_reach = np.where(tight[is_request], 2, 20).tolist()
         out: list[Finding] = []
-        for pid, a, b in matches:
-            trig = self._triggers[pid]
-            latin = not trig.cjk
-            if latin and ((a > 0 and word[a - 1]) or (b < n and word[b] and trig.kind != "link")):
-                continue
-            if trig.kind == "request":
-                requests.append((a, b, trig.cjk))
-                continue
+        for k in np.flatnonzero(ok & (kind != _REQUEST)).tolist():
+            p, a, b = int(pid[k]), int(start[k]), int(end[k])
+            trig = self._triggers[p]
             oa, ob = view.span(a, b)
-            after = chunk.text[ob : ob + 40]
-            handle = _HANDLE.match(after)
-            asked = any((ra < a and a - rb <= (2 if cjk else 20)) for ra, rb, cjk in requests[-3:])
+            handle = _HANDLE.match(chunk.text[ob : ob + 40])
+            asked_at = None
+            j = bisect.bisect_right(req_end, a) - 1
+            for i in range(j, max(j - 3, -1), -1):  # the nearest requests that end before it
+                if req_start[i] < a and a - req_end[i] <= req_reach[i]:
+                    asked_at = req_start[i]
+                    break
+            asked = asked_at is not None
             if trig.kind == "link":
                 score, why = 0.9, f"{trig.name} link opens a private chat"
                 if handle:
@@ -192,13 +207,12 @@ class ContactDetector(TextDetector):
             elif handle:
                 score, why = 0.8, f"gives a {trig.name} handle or number"
                 ob += handle.end()
-            elif self._patterns[pid] in self._ambiguous:
+            elif self._patterns[p] in self._ambiguous:
                 continue
             else:
                 score, why = 0.3, f"mentions {trig.name}"
-            if asked:
-                req_start = max(ra for ra, rb, _ in requests if ra < a)
-                oa = min(oa, view.span(req_start, req_start + 1)[0])
+            if asked_at is not None:
+                oa = min(oa, view.origin(asked_at)[0])
             out.append(
                 self.finding(
                     LABEL,
