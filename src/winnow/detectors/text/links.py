@@ -189,6 +189,10 @@ class LinksDetector(TextDetector):
         Example("run setup.py first", frozenset(), "a file name, not a link"),
     )
 
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self._host_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+
     def load(self) -> None:
         _psl()
 
@@ -212,40 +216,57 @@ class LinksDetector(TextDetector):
         config: LinksConfig,
     ) -> Finding | None:
         host = url.host.lower().rstrip(".")
-        allow, block, shorteners = config.domain_sets
-        if _matches_domain(host, allow):
+        judged = self._host_cache.get(host)
+        if judged is None:
+            judged = _judge_host(host, config)
+            if len(self._host_cache) > 65536:
+                self._host_cache.clear()
+            self._host_cache[host] = judged
+        if judged is _ALLOWED:
             return None
-        reasons: list[str] = []
-        score = 0.2 if url.explicit else 0.15
-        if _matches_domain(host, block):
-            reasons.append("domain is on the block list")
-            score = max(score, 0.95)
-        spoofed = spoof_of(host)
-        if spoofed is not None:
-            reasons.append(f"internationalised domain that imitates {spoofed!r}")
-            score = max(score, 0.85)
+        score, reasons = judged
+        score = max(score, 0.2 if url.explicit else 0.15)
         if _overlaps(defanged, url.start, url.end):
-            reasons.append("written in an obfuscated form to get past link filters")
+            reasons = ("written in an obfuscated form to get past link filters", *reasons)
             score = max(score, 0.75)
-        if _matches_domain(host, shorteners):
-            reasons.append("URL shortener hides the destination")
-            score = max(score, 0.6)
-        if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", host):
-            reasons.append("bare IP address instead of a domain")
-            score = max(score, 0.6)
-        if not reasons:
-            reasons.append("link")
+        why = "; ".join(reasons) if reasons else "link"
         a, b = view.span(url.start, url.end)
         return self.finding(
             LABEL,
             score,
-            f"link to {host}: " + "; ".join(reasons),
+            f"link to {host}: {why}",
             span=chunk.span(a, b),
             excerpt=chunk.text[a:b],
             url=url.url,
             domain=host,
-            reasons="; ".join(reasons),
+            reasons=why,
         )
+
+
+_ALLOWED: tuple[float, tuple[str, ...]] = (-1.0, ())
+
+
+def _judge_host(host: str, config: LinksConfig) -> tuple[float, tuple[str, ...]]:
+    """What a host alone says about a link: (score, reasons), or _ALLOWED. Cached per host."""
+    allow, block, shorteners = config.domain_sets
+    if _matches_domain(host, allow):
+        return _ALLOWED
+    reasons: list[str] = []
+    score = 0.0
+    if _matches_domain(host, block):
+        reasons.append("domain is on the block list")
+        score = max(score, 0.95)
+    spoofed = spoof_of(host)
+    if spoofed is not None:
+        reasons.append(f"internationalised domain that imitates {spoofed!r}")
+        score = max(score, 0.85)
+    if _matches_domain(host, shorteners):
+        reasons.append("URL shortener hides the destination")
+        score = max(score, 0.6)
+    if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", host):
+        reasons.append("bare IP address instead of a domain")
+        score = max(score, 0.6)
+    return score, tuple(reasons)
 
 
 def _matches_domain(host: str, domains: frozenset[str]) -> bool:
