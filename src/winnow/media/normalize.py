@@ -484,21 +484,39 @@ def _leet_table() -> CodeArray:
 
 
 def _leet(codes: CodeArray, cls: npt.NDArray[np.uint8]) -> CodeArray:
-    """Undo leetspeak in words that contain a letter; numbers on their own stay numbers."""
-    leet = (cls & LEET) != 0
+    """Undo leetspeak in words that contain a letter; numbers on their own stay numbers.
+
+    Works on the leet characters only: each one's word is bounded by the nearest non-word
+    characters, and a prefix count of letters says whether that word has a letter.
+    """
+    n = len(codes)
+    cand = np.flatnonzero(cls & LEET)
+    if len(cand) == 0:
+        return codes
     letter = (cls & LETTER) != 0
-    if not (leet & (_shift_right(letter) | _shift_left(letter))).any():
+    touching = (letter[np.maximum(cand - 1, 0)] & (cand > 0)) | (
+        letter[np.minimum(cand + 1, n - 1)] & (cand < n - 1)
+    )
+    if not touching.any():
         return codes  # no leet character touches a letter: nothing to do
-    in_word = leet | ((cls & WORD) != 0)
-    rs, re_ = _runs_of(in_word)
-    letters_before = np.concatenate(([0], np.cumsum(letter)))
-    has_letter = (letters_before[re_] - letters_before[rs]) > 0
-    in_lettered = _fill(len(codes), rs[has_letter], re_[has_letter])
-    inner = (cls & INNER) != 0
-    apply = in_lettered & leet & (~inner | _shift_left(in_word))
+    in_word = (cls & (WORD | LEET)) != 0
+    bounds = np.flatnonzero(~in_word)
+    letters_before = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(letter, dtype=np.int32, out=letters_before[1:])
+    if len(bounds):
+        k = np.searchsorted(bounds, cand)
+        lo = np.where(k > 0, bounds[np.maximum(k - 1, 0)] + 1, 0)
+        hi = np.where(k < len(bounds), bounds[np.minimum(k, len(bounds) - 1)], n)
+    else:
+        lo, hi = np.zeros_like(cand), np.full_like(cand, n)
+    has_letter = (letters_before[hi] - letters_before[lo]) > 0
+    inner = (cls[cand] & INNER) != 0
+    next_in_word = in_word[np.minimum(cand + 1, n - 1)] & (cand < n - 1)
+    apply = cand[has_letter & (~inner | next_in_word)]
+    if len(apply) == 0:
+        return codes
     out = codes.copy()
     out[apply] = _leet_table()[codes[apply]]
-    out[out == ord("l")] = ord("i")  # a leet '1' or '|' and an 'l' are one class
     return out
 
 
