@@ -37,6 +37,7 @@ test: install-dev lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/python benchmarks/bench_text.py
+	$(BIN)/python benchmarks/bench_text_stages.py
 
 eval-pii: install
 	$(BIN)/winnow eval pii
