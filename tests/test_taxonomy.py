@@ -55,3 +55,12 @@ def test_no_label_describes_a_demographic_attribute() -> None:
     """The line Winnow never crosses: no label infers who a person is."""
     for name in taxonomy.LABELS:
         assert not FORBIDDEN.search(name), name
+
+
+@pytest.mark.parametrize(
+    ("label", "openai"),
+    [("hate/slur", ("hate",)), ("violence/threat", ("violence", "harassment/threatening")),
+     ("spam/ad", ()), ("known/gifct", ())],
+)  # fmt: skip
+def test_openai_category_mapping(label: str, openai: tuple[str, ...]) -> None:
+    assert taxonomy.openai_categories(label) == openai

@@ -47,7 +47,6 @@ DELETE = np.uint32(0xFFFFFFFF)
 EXPAND = np.uint32(0xFFFFFFFE)
 
 _SPACE = ord(" ")
-_STAR = ord("*")
 # Separators that may stand between spaced-out letters.
 _SEPARATORS = " .-_*/\\~+,:;"
 # Leet digits and symbols, folded to the letter they stand for (l and 1 and | and ! share 'i').
@@ -298,7 +297,7 @@ class MappedText:
     view character ``i`` repeated before squeezing (match view only).
     """
 
-    __slots__ = ("_byte_starts", "_word", "codes", "runs", "stages", "text")
+    __slots__ = ("_byte_starts", "_utf8", "_word", "codes", "runs", "stages", "text")
 
     def __init__(
         self,
@@ -313,6 +312,14 @@ class MappedText:
         self.runs = runs
         self._word: BoolArray | None = None
         self._byte_starts: IntArray | None = None
+        self._utf8: bytes | None = None
+
+    @property
+    def utf8(self) -> bytes:
+        """The view's text as UTF-8, encoded once and shared by the detectors that match bytes."""
+        if self._utf8 is None:
+            self._utf8 = self.text.encode("utf-8")
+        return self._utf8
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of view characters ``[start, end)`` (``end > start``)."""

@@ -162,7 +162,7 @@ class ContactDetector(TextDetector):
         assert self._automaton is not None
         view = chunk.match
         text = view.text
-        encoded = text.encode("utf-8")
+        encoded = view.utf8
         raw = self._automaton.find_matches_as_indexes(encoded)
         if not raw:
             return []

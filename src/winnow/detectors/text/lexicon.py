@@ -295,7 +295,7 @@ class LexiconDetector(TextDetector):
             self.load()
         assert self._automaton is not None
         view = chunk.match
-        encoded = view.text.encode("utf-8")
+        encoded = view.utf8
         raw = self._automaton.find_matches_as_indexes(encoded, overlapping=True)
         if not raw:
             return []

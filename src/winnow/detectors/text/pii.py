@@ -271,6 +271,16 @@ _ETH = re.compile(r"0x[0-9a-fA-F]{40}(?![\w])")
 _TRON = re.compile(r"T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")
 
 
+def _at(
+    m: re.Match[str], offset: int, entity: str, score: float, pattern: str, validation: str,
+    priority: int,
+) -> Candidate:  # fmt: skip
+    """A candidate for a match found in ``text[offset:]``."""
+    return Candidate(
+        entity, offset + m.start(), offset + m.end(), score, pattern, validation, priority
+    )
+
+
 def _word_before(text: str, i: int) -> bool:
     return i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")
 
@@ -395,69 +405,33 @@ def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
             digits = re.sub(r"\D", "", m.group())
             if luhn_ok(digits):
                 issuer = card_issuer(digits)
-                a, b = lo + m.start(), lo + m.end()
                 if issuer:
-                    yield Candidate(
-                        "credit_card",
-                        a,
-                        b,
-                        0.95,
-                        f"{issuer} card number",
-                        "luhn + issuer prefix",
-                        9,
-                    )
+                    yield _at(m, lo, "credit_card", 0.95, f"{issuer} card number",
+                              "luhn + issuer prefix", 9)  # fmt: skip
                 elif len(digits) >= 14:
-                    yield Candidate("credit_card", a, b, 0.6, "card-like number", "luhn", 4)
+                    yield _at(m, lo, "credit_card", 0.6, "card-like number", "luhn", 4)
         yield from _ibans(text, max(0, lo - 16), min(len(text), hi + 4), iban_seen)
         for m in _CN_ID.finditer(sub):
             if cn_id_ok(m.group()):
-                yield Candidate(
-                    "cn_resident_id",
-                    lo + m.start(),
-                    lo + m.end(),
-                    0.95,
-                    "Chinese resident ID",
-                    "ISO 7064 MOD 11-2 + birth date",
-                    10,
-                )
+                yield _at(m, lo, "cn_resident_id", 0.95, "Chinese resident ID",
+                          "ISO 7064 MOD 11-2 + birth date", 10)  # fmt: skip
         for m in _SSN.finditer(sub):
             if ssn_ok(m.group(1), m.group(3), m.group(4)):
-                yield Candidate(
-                    "us_ssn",
-                    lo + m.start(),
-                    lo + m.end(),
-                    0.85,
-                    "US SSN with separators",
-                    "area/group/serial ranges",
-                    8,
-                )
+                yield _at(m, lo, "us_ssn", 0.85, "US SSN with separators",
+                          "area/group/serial ranges", 8)  # fmt: skip
         for m in _SSN_BARE.finditer(sub):
             context = text[max(0, lo + m.start() - 40) : lo + m.start()]
             if ssn_ok(m.group(1), m.group(2), m.group(3)) and _SSN_CONTEXT.search(context):
-                yield Candidate(
-                    "us_ssn",
-                    lo + m.start(),
-                    lo + m.end(),
-                    0.8,
-                    "US SSN after a keyword",
-                    "area/group/serial ranges",
-                    8,
-                )
+                yield _at(m, lo, "us_ssn", 0.8, "US SSN after a keyword",
+                          "area/group/serial ranges", 8)  # fmt: skip
         if sub.count(".") >= 3:
             for m in _IPV4.finditer(sub):
                 try:
                     ip = ipaddress.IPv4Address(m.group())
                 except ValueError:
                     continue
-                yield Candidate(
-                    "ipv4",
-                    lo + m.start(),
-                    lo + m.end(),
-                    0.5 if ip.is_global else 0.3,
-                    "IPv4 address",
-                    "octets 0-255",
-                    6,
-                )
+                score = 0.5 if ip.is_global else 0.3
+                yield _at(m, lo, "ipv4", score, "IPv4 address", "octets 0-255", 6)
         for m in _PHONE.finditer(sub):
             yield from _phone(m.group(), lo + m.start(), lo + m.end(), regions, text)
 
