@@ -22,8 +22,9 @@ Case and punctuation are kept.
    demand at least as many repeats as it has (``fuuuuck`` matches ``fuck``, but ``as`` does not
    match ``ass``).
 
-Everything is vectorised with numpy over code points: no Python loop runs per character. The
-per-code-point tables are built once, lazily, on first use.
+The per-code-point tables are built once, lazily, on first use, with Python's unicodedata and
+Unicode's confusables; the per-character walk is C (``winnow._native``), and span mapping is
+vectorised with numpy: no Python loop runs per character.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from winnow import _native
+
 IntArray = npt.NDArray[np.int64]
+# Offsets in the views: int32 where the C core writes them (a chunk is far below 2**31).
+IndexArray = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 CodeArray = npt.NDArray[np.uint32]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -227,14 +232,14 @@ def warm_up() -> None:
 class _Stage:
     """View character i of this stage came from previous-stage characters [lo[i], hi[i]]."""
 
-    lo_map: IntArray
-    hi_map: IntArray
+    lo_map: IndexArray
+    hi_map: IndexArray
 
     def lo(self, i: IntArray) -> IntArray:
-        return self.lo_map[i]
+        return self.lo_map[i].astype(np.int64, copy=False)
 
     def hi(self, i: IntArray) -> IntArray:
-        return self.hi_map[i]
+        return self.hi_map[i].astype(np.int64, copy=False)
 
     def lo1(self, i: int) -> int:
         return int(self.lo_map[i])
@@ -243,7 +248,6 @@ class _Stage:
         return int(self.hi_map[i])
 
 
-@dataclass(frozen=True, slots=True)
 class _EditStage:
     """A few replacements, mapped by binary search instead of arrays as long as the text.
 
@@ -251,10 +255,15 @@ class _EditStage:
     ``old_end[k]`` what it replaced in the previous one.
     """
 
-    new_start: IntArray
-    new_end: IntArray
-    old_start: IntArray
-    old_end: IntArray
+    __slots__ = ("_lists", "new_end", "new_start", "old_end", "old_start")
+
+    def __init__(
+        self, new_start: list[int], new_end: list[int], old_start: list[int], old_end: list[int]
+    ) -> None:
+        self._lists = (new_start, new_end, old_start, old_end)  # for one-at-a-time lookups
+        self.new_start, self.new_end, self.old_start, self.old_end = (
+            np.array(x, dtype=np.int64) for x in self._lists
+        )
 
     def _map(self, i: IntArray, inside: IntArray) -> IntArray:
         k = np.searchsorted(self.new_start, i, side="right") - 1
@@ -274,19 +283,23 @@ class _EditStage:
     def hi(self, i: IntArray) -> IntArray:
         return self._map(np.asarray(i), self.old_end - 1)
 
-    def _map1(self, i: int, inside: IntArray) -> int:
-        k = bisect.bisect_right(self.new_start.tolist(), i) - 1
+    def lo1(self, i: int) -> int:
+        new_start, new_end, old_start, old_end = self._lists
+        k = bisect.bisect_right(new_start, i) - 1
         if k < 0:
             return i
-        if i < int(self.new_end[k]):
-            return int(inside[k])
-        return i + int(self.old_end[k]) - int(self.new_end[k])
-
-    def lo1(self, i: int) -> int:
-        return self._map1(i, self.old_start)
+        if i < new_end[k]:
+            return old_start[k]
+        return i + old_end[k] - new_end[k]
 
     def hi1(self, i: int) -> int:
-        return self._map1(i, self.old_end - 1)
+        new_start, new_end, _, old_end = self._lists
+        k = bisect.bisect_right(new_start, i) - 1
+        if k < 0:
+            return i
+        if i < new_end[k]:
+            return old_end[k] - 1
+        return i + old_end[k] - new_end[k]
 
 
 class MappedText:
@@ -304,7 +317,7 @@ class MappedText:
         text: str,
         codes: CodeArray | None = None,
         stages: tuple[_Stage | _EditStage, ...] = (),
-        runs: IntArray | None = None,
+        runs: IndexArray | None = None,
     ) -> None:
         self.text = text
         self.codes = codes
@@ -369,115 +382,6 @@ def _string(codes: CodeArray) -> str:
     return codes.astype("<u4", copy=False).tobytes().decode("utf-32-le")
 
 
-def _select(keep: IntArray) -> _Stage:
-    return _Stage(keep, keep)
-
-
-def _apply_table(
-    codes: CodeArray, table: CodeArray, expand: dict[int, str], stages: list[_Stage]
-) -> CodeArray:
-    """Map every code point through a table; deletions and (rare) expansions add a stage."""
-    mapped = table[codes]
-    deleted = mapped == DELETE
-    if deleted.any():
-        keep = np.flatnonzero(~deleted)
-        stages.append(_select(keep))
-        mapped, codes = mapped[keep], codes[keep]
-    exp = mapped == EXPAND
-    if exp.any():
-        positions = np.flatnonzero(exp)
-        pieces = [expand[int(codes[i])] for i in positions]
-        reps = np.ones(len(mapped), dtype=np.int64)
-        reps[positions] = [len(p) for p in pieces]
-        src = np.repeat(np.arange(len(mapped)), reps)
-        out = mapped[src]
-        offsets = np.cumsum(reps) - reps
-        for i, piece in zip(positions, pieces, strict=True):
-            out[offsets[i] : offsets[i] + len(piece)] = _codes(piece)
-        stages.append(_select(src))
-        return out
-    return mapped
-
-
-def plain_view(text: str) -> MappedText:
-    """NFKC per character, invisible characters removed; case and punctuation kept."""
-    if text.isascii():
-        return MappedText(text)
-    t = _tables()
-    stages: list[_Stage] = []
-    codes = _apply_table(_codes(text), t.plain, t.plain_expand, stages)
-    return MappedText(_string(codes), codes, tuple(stages))
-
-
-def _runs_of(mask: BoolArray) -> tuple[IntArray, IntArray]:
-    """Start and end (exclusive) indexes of the runs of True in a boolean array."""
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    d = np.diff(padded)
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
-def _fill(n: int, starts: IntArray, ends: IntArray) -> BoolArray:
-    """A mask of length n, True inside every ``[starts[k], ends[k])`` (ranges may overlap)."""
-    delta = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(delta, starts, 1)
-    np.add.at(delta, ends, -1)
-    return np.cumsum(delta[:n]) > 0
-
-
-def _shift_right(mask: BoolArray) -> BoolArray:
-    """out[i] = mask[i - 1]"""
-    out = np.empty_like(mask)
-    out[0] = False
-    out[1:] = mask[:-1]
-    return out
-
-
-def _shift_left(mask: BoolArray) -> BoolArray:
-    """out[i] = mask[i + 1]"""
-    out = np.empty_like(mask)
-    out[-1] = False
-    out[:-1] = mask[1:]
-    return out
-
-
-def _join_spaced(cls: npt.NDArray[np.uint8]) -> BoolArray | None:
-    """Separators to drop: inside spaced-out words and between CJK characters (None: none)."""
-    n = len(cls)
-    if n < 3:
-        return None
-    drop: BoolArray | None = None
-    unit = (cls & (WORD | LEET)) != 0
-    isolated = np.flatnonzero(unit & ~_shift_right(unit) & ~_shift_left(unit))
-    if len(isolated) >= 3:
-        a, b = isolated[:-1], isolated[1:]
-        gap = b - a - 1
-        close = np.flatnonzero((gap >= 1) & (gap <= 2))
-        if len(close):
-            a, b = a[close], b[close]
-            between_ok = (cls[a + 1] & SEP) != 0
-            two = (b - a) == 3
-            between_ok[two] &= (cls[a[two] + 2] & SEP) != 0
-            link = np.zeros(len(isolated) - 1, dtype=np.bool_)
-            link[close[between_ok]] = True
-            run_start, run_end = _runs_of(link)
-            long_runs = (run_end - run_start) >= 2  # at least three letters in a row
-            if long_runs.any():
-                selected = _fill(len(link), run_start[long_runs], run_end[long_runs])
-                drop = _fill(n, isolated[:-1][selected] + 1, isolated[1:][selected])
-    cjk = (cls & CJK) != 0
-    if cjk.any():
-        sep = (cls & SEP) != 0
-        prev_cjk = _shift_right(cjk)
-        next_cjk = _shift_left(cjk)
-        single = sep & prev_cjk & next_cjk
-        first_of_two = sep & prev_cjk & _shift_left(sep) & _shift_left(next_cjk)
-        second_of_two = sep & _shift_right(sep) & _shift_right(prev_cjk) & next_cjk
-        cjk_drop = single | first_of_two | second_of_two
-        if cjk_drop.any():
-            drop = cjk_drop if drop is None else drop | cjk_drop
-    return drop
-
-
 @functools.cache
 def _leet_table() -> CodeArray:
     table = np.arange(0x110000, dtype=np.uint32)
@@ -490,68 +394,39 @@ def _leet_table() -> CodeArray:
     return table
 
 
-def _leet(codes: CodeArray, cls: npt.NDArray[np.uint8]) -> CodeArray:
-    """Undo leetspeak in words that contain a letter; numbers on their own stay numbers.
+def _fold(text: str, table: CodeArray, expand: dict[int, str]) -> MappedText:
+    """Every character mapped through a table (deleted, replaced or expanded), in one C pass."""
+    out, codes, src = _native.fold(text, expand, table)
+    stages: tuple[_Stage, ...] = ()
+    if src is not None:
+        origin = np.frombuffer(src, dtype=np.int64)
+        stages = (_Stage(origin, origin),)
+    return MappedText(out, np.frombuffer(codes, dtype=np.uint32), stages)
 
-    Works on the leet characters only: each one's word is bounded by the nearest non-word
-    characters, and a prefix count of letters says whether that word has a letter.
-    """
-    n = len(codes)
-    cand = np.flatnonzero(cls & LEET)
-    if len(cand) == 0:
-        return codes
-    letter = (cls & LETTER) != 0
-    touching = (letter[np.maximum(cand - 1, 0)] & (cand > 0)) | (
-        letter[np.minimum(cand + 1, n - 1)] & (cand < n - 1)
-    )
-    if not touching.any():
-        return codes  # no leet character touches a letter: nothing to do
-    in_word = (cls & (WORD | LEET)) != 0
-    bounds = np.flatnonzero(~in_word)
-    letters_before = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(letter, dtype=np.int32, out=letters_before[1:])
-    if len(bounds):
-        k = np.searchsorted(bounds, cand)
-        lo = np.where(k > 0, bounds[np.maximum(k - 1, 0)] + 1, 0)
-        hi = np.where(k < len(bounds), bounds[np.minimum(k, len(bounds) - 1)], n)
-    else:
-        lo, hi = np.zeros_like(cand), np.full_like(cand, n)
-    has_letter = (letters_before[hi] - letters_before[lo]) > 0
-    inner = (cls[cand] & INNER) != 0
-    next_in_word = in_word[np.minimum(cand + 1, n - 1)] & (cand < n - 1)
-    apply = cand[has_letter & (~inner | next_in_word)]
-    if len(apply) == 0:
-        return codes
-    out = codes.copy()
-    out[apply] = _leet_table()[codes[apply]]
-    return out
+
+def plain_view(text: str) -> MappedText:
+    """NFKC per character, invisible characters removed; case and punctuation kept."""
+    if text.isascii():
+        return MappedText(text)
+    t = _tables()
+    return _fold(text, t.plain, t.plain_expand)
 
 
 def match_view(text: str) -> MappedText:
-    """The view lexicons match against: folded, spaced-out letters joined, leet undone, squeezed."""
-    if not text:
-        return MappedText("", np.zeros(0, dtype=np.uint32), (), np.zeros(0, dtype=np.int64))
+    """The view lexicons match against: folded, spaced-out letters joined, leet undone, squeezed.
+
+    The steps of the module docstring run in one C function (``winnow._native.match``) that
+    walks the characters a few times; the tables it uses are built here.
+    """
     t = _tables()
-    stages: list[_Stage] = []
-    codes = _apply_table(_codes(text), t.match, t.fold_expand, stages)
-    if len(codes) == 0:  # only invisible characters
-        return MappedText("", codes, tuple(stages), np.zeros(0, dtype=np.int64))
-    cls = t.cls[codes]
-    drop = _join_spaced(cls)
-    if drop is not None:
-        keep = np.flatnonzero(~drop)
-        stages.append(_select(keep))
-        codes, cls = codes[keep], cls[keep]
-    codes = _leet(codes, cls)
-    # Squeeze runs of one character, remembering each run's length.
-    first = np.empty(len(codes), dtype=np.bool_)
-    first[0] = True
-    np.not_equal(codes[1:], codes[:-1], out=first[1:])
-    idx = np.flatnonzero(first)
-    runs = np.diff(idx, append=len(codes))
-    stages.append(_Stage(idx, idx + runs - 1))
-    out = codes[idx]
-    return MappedText(_string(out), out, tuple(stages), runs)
+    out, codes, lo, hi, runs = _native.match(text, t.fold_expand, t.match, t.cls, _leet_table())
+    stage = _Stage(np.frombuffer(lo, dtype=np.int32), np.frombuffer(hi, dtype=np.int32))
+    return MappedText(
+        out,
+        np.frombuffer(codes, dtype=np.uint32),
+        (stage,),
+        np.frombuffer(runs, dtype=np.int32),
+    )
 
 
 def fold_term(term: str) -> tuple[str, tuple[int, ...]]:
@@ -590,13 +465,11 @@ def apply_edits(view: MappedText, edits: list[tuple[int, int, str]]) -> MappedTe
         shift += len(repl) - (b - a)
         pos = b
     pieces.append(view.text[pos:])
-    stage = _EditStage(
-        *(np.array(x, dtype=np.int64) for x in (new_start, new_end, old_start, old_end))
-    )
+    stage = _EditStage(new_start, new_end, old_start, old_end)
     return MappedText("".join(pieces), None, (*view.stages, stage))
 
 
 def skeleton(text: str) -> str:
     """Per-character fold only (NFKC, accents, case, homoglyphs): what a text looks like."""
     t = _tables()
-    return _string(_apply_table(_codes(text), t.fold, t.fold_expand, []))
+    return _native.fold(text, t.fold_expand, t.fold)[0]

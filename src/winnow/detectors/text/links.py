@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 from pydantic import Field, field_validator
 
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
 from winnow.media.normalize import MappedText, apply_edits, skeleton
-from winnow.types import Finding
+from winnow.types import Finding, Span
 
 LABEL = "spam/link"
 
@@ -103,6 +104,7 @@ _URL_REST = re.compile(r"[^\s<>\"'`]+")
 _WWW = ("www.", "WWW.", "Www.")
 _SUFFIX_DOT = re.compile(r"\.([A-Za-z][A-Za-z0-9-]{1,62})(?![A-Za-z0-9-])")
 _TRAILING = ".,;:!?)]}>'\"。，！？）"
+_HOST_END = re.compile(r"[/?#:]")
 
 
 @functools.cache
@@ -143,6 +145,10 @@ class _Url:
     url: str
     host: str
     explicit: bool  # had a scheme or www.
+
+
+def _start_of(url: _Url) -> int:
+    return url.start
 
 
 def _scripts(label: str) -> set[str]:
@@ -200,47 +206,46 @@ class LinksDetector(TextDetector):
         config = self.config
         assert isinstance(config, LinksConfig)
         view, defanged = _link_view(chunk.plain)
-        out = []
+        scored = []
         for url in _urls(view.text):
-            finding = self._score(chunk, view, url, defanged, config)
-            if finding is not None:
-                out.append(finding)
-        return out
-
-    def _score(
-        self,
-        chunk: TextChunk,
-        view: MappedText,
-        url: _Url,
-        defanged: list[tuple[int, int]],
-        config: LinksConfig,
-    ) -> Finding | None:
-        host = url.host.lower().rstrip(".")
-        judged = self._host_cache.get(host)
-        if judged is None:
-            judged = _judge_host(host, config)
-            if len(self._host_cache) > 65536:
-                self._host_cache.clear()
-            self._host_cache[host] = judged
-        if judged is _ALLOWED:
-            return None
-        score, reasons = judged
-        score = max(score, 0.2 if url.explicit else 0.15)
-        if _overlaps(defanged, url.start, url.end):
-            reasons = ("written in an obfuscated form to get past link filters", *reasons)
-            score = max(score, 0.75)
-        why = "; ".join(reasons) if reasons else "link"
-        a, b = view.span(url.start, url.end)
-        return self.finding(
-            LABEL,
-            score,
-            f"link to {host}: {why}",
-            span=chunk.span(a, b),
-            excerpt=chunk.text[a:b],
-            url=url.url,
-            domain=host,
-            reasons=why,
+            host = url.host.lower().rstrip(".")
+            judged = self._host_cache.get(host)
+            if judged is None:
+                judged = _judge_host(host, config)
+                if len(self._host_cache) > 65536:
+                    self._host_cache.clear()
+                self._host_cache[host] = judged
+            if judged is not _ALLOWED:
+                scored.append((url, host, judged))
+        if not scored:
+            return []
+        starts, ends = view.spans(
+            np.fromiter((u.start for u, _, _ in scored), np.int64, len(scored)),
+            np.fromiter((u.end for u, _, _ in scored), np.int64, len(scored)),
         )
+        text, offset = chunk.text, chunk.offset
+        out = []
+        for (url, host, (score, reasons)), a, b in zip(
+            scored, starts.tolist(), ends.tolist(), strict=True
+        ):
+            score = max(score, 0.2 if url.explicit else 0.15)
+            if defanged and _overlaps(defanged, url.start, url.end):
+                reasons = ("written in an obfuscated form to get past link filters", *reasons)
+                score = max(score, 0.75)
+            why = "; ".join(reasons) if reasons else "link"
+            out.append(
+                Finding(
+                    LABEL,
+                    score,
+                    self.name,
+                    self.version,
+                    f"link to {host}: {why}",
+                    Span(offset + a, offset + b),
+                    text[a:b],
+                    {"url": url.url, "domain": host, "reasons": why},
+                )
+            )
+        return out
 
 
 _ALLOWED: tuple[float, tuple[str, ...]] = (-1.0, ())
@@ -329,15 +334,18 @@ def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
     return view, spans
 
 
-def _explicit(text: str, start: int, host_at: int) -> Iterator[_Url]:
+def _explicit(text: str, start: int, host_at: int) -> _Url | None:
     """The URL starting at ``start`` whose host starts at ``host_at`` (after any scheme)."""
     m = _URL_REST.match(text, host_at)
     if m is None:
-        return
+        return None
     raw = text[start : m.end()].rstrip(_TRAILING)
-    host = re.split(r"[/?#:]", raw[host_at - start :], maxsplit=1)[0].split("@")[-1]
+    host = _HOST_END.split(raw[host_at - start :], maxsplit=1)[0]
+    if "@" in host:
+        host = host.rsplit("@", 1)[1]
     if host and "." in host:
-        yield _Url(start, start + len(raw), raw, host, True)
+        return _Url(start, start + len(raw), raw, host, True)
+    return None
 
 
 def _urls(text: str) -> Iterator[_Url]:
@@ -348,15 +356,21 @@ def _urls(text: str) -> Iterator[_Url]:
         while start > 0 and i - start < 5 and text[start - 1].isalpha():
             start -= 1
         if text[start:i].lower() in _SCHEMES and not (start > 0 and text[start - 1].isalnum()):
-            found.extend(_explicit(text, start, i + 3))
+            url = _explicit(text, start, i + 3)
+            if url is not None:
+                found.append(url)
         i = text.find("://", i + 3)
+    with_scheme = len(found)
     for marker in _WWW:
         i = text.find(marker)
         while i >= 0:
             if not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "/")):
-                found.extend(_explicit(text, i, i))
+                url = _explicit(text, i, i)
+                if url is not None:
+                    found.append(url)
             i = text.find(marker, i + 4)
-    found.sort(key=lambda u: u.start)
+    if len(found) > with_scheme:
+        found.sort(key=_start_of)
     explicit: list[_Url] = []
     for u in found:  # "https://www.x" is found by both patterns: keep the first, longest
         if not explicit or u.start >= explicit[-1].end:

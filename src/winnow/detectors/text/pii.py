@@ -12,6 +12,7 @@ real birth date), crypto wallets (Bitcoin base58check and bech32/bech32m, Ethere
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import ipaddress
@@ -20,11 +21,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import phonenumbers
 from pydantic import Field
 
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
-from winnow.types import Finding
+from winnow.types import Finding, Span
 
 LABEL = "privacy/pii"
 ENTITIES = (
@@ -308,20 +310,25 @@ class PiiDetector(TextDetector):
         text = view.text
         wanted = set(config.entities)
         candidates = [c for c in _candidates(text, config.phone_regions) if c.entity in wanted]
+        if not candidates:
+            return []
+        kept = _resolve_overlaps(candidates)
+        starts, ends = view.spans(
+            np.fromiter((c.start for c in kept), np.int64, len(kept)),
+            np.fromiter((c.end for c in kept), np.int64, len(kept)),
+        )
         findings = []
-        for c in _resolve_overlaps(candidates):
-            a, b = view.span(c.start, c.end)
-            original = chunk.text[a:b]
+        for c, a, b in zip(kept, starts.tolist(), ends.tolist(), strict=True):
             findings.append(
-                self.finding(
+                Finding(
                     LABEL,
                     c.score,
+                    self.name,
+                    self.version,
                     f"{c.entity.replace('_', ' ')} ({c.pattern}; {c.validation})",
-                    span=chunk.span(a, b),
-                    excerpt=mask(original, c.entity),
-                    entity=c.entity,
-                    pattern=c.pattern,
-                    validation=c.validation,
+                    Span(chunk.offset + a, chunk.offset + b),
+                    mask(chunk.text[a:b], c.entity),
+                    {"entity": c.entity, "pattern": c.pattern, "validation": c.validation},
                 )
             )
         return findings
@@ -505,11 +512,15 @@ def _phone(raw: str, start: int, end: int, regions: list[str], text: str) -> Ite
 def _resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
     """Where candidates overlap keep the most specific (highest priority, then longest)."""
     ordered = sorted(candidates, key=lambda c: (-c.priority, -(c.end - c.start), c.start))
-    taken: list[Candidate] = []
+    starts: list[int] = []  # the kept candidates, disjoint, sorted by start
+    kept: list[Candidate] = []
     for c in ordered:
-        if all(c.end <= t.start or t.end <= c.start for t in taken):
-            taken.append(c)
-    return sorted(taken, key=lambda c: c.start)
+        i = bisect.bisect_right(starts, c.start)
+        if (i > 0 and kept[i - 1].end > c.start) or (i < len(kept) and kept[i].start < c.end):
+            continue
+        starts.insert(i, c.start)
+        kept.insert(i, c)
+    return kept
 
 
 def mask(value: str, entity: str) -> str:
