@@ -3,8 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from winnow.detectors.base import TextChunk
+from winnow.detectors.text import pii as pii_module
 from winnow.detectors.text.pii import (
     PiiConfig,
     PiiDetector,
@@ -115,3 +118,37 @@ def test_presidio_synth_precision_and_recall(shared_data: Path) -> None:
     assert by["phone"].recall >= 0.85
     assert by["phone"].precision >= 0.85
     assert "NRP" not in report.not_covered
+
+
+# The pre-scan finds exactly what the cluster pattern finds over the whole text.
+_NUMBERISH = st.lists(
+    st.sampled_from([*"0123456789-. ()/xXe", "ext.", " x ", "٣", "a", "\n", "+", "电话"]),
+    max_size=80,
+).map("".join)
+
+
+@given(_NUMBERISH)
+def test_cluster_prescan_finds_what_the_pattern_finds(text: str) -> None:
+    want = [(m.start(), m.end()) for m in pii_module._CLUSTER.finditer(text)]
+    assert [(m.start(), m.end()) for m in pii_module._clusters(text)] == want
+
+
+_WALLETISH = st.lists(
+    st.one_of(
+        st.text(alphabet="13TabcKmz9Z", min_size=20, max_size=40),
+        st.sampled_from([" ", "0", "O", "_", "é", "-", "l"]),
+    ),
+    max_size=6,
+).map("".join)
+
+
+@given(_WALLETISH)
+def test_base58_runs_hold_every_wallet_pattern_match(text: str) -> None:
+    found = set()
+    bounds = pii_module._runs(text, pii_module._BASE58, 0, 26)
+    for k in range(0, len(bounds), 2):
+        lo, hi = bounds[k], min(len(text), bounds[k + 1] + 1)
+        for pattern in (pii_module._BTC, pii_module._TRON):
+            found |= {(m.start(), m.end()) for m in pattern.finditer(text, lo, hi)}
+    want = {(m.start(), m.end()) for p in (pii_module._BTC, pii_module._TRON) for m in p.finditer(text)}
+    assert found == want

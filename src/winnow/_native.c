@@ -331,11 +331,67 @@ done:
     return result;
 }
 
+/* runs(text, table, mask, need, min_len) -> bytes of int32 (start, end) pairs
+ * The maximal runs of characters whose class (table[cp]) has a bit of `mask`, at least
+ * `min_len` long and holding at least one character with a bit of `need` (need 0: any). Cheap
+ * pre-scans for detectors that then run their exact patterns only inside these runs. */
+static PyObject *native_runs(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer table;
+    unsigned int mask, need;
+    Py_ssize_t min_len;
+    if (!PyArg_ParseTuple(args, "Uy*IIn", &text, &table, &mask, &need, &min_len)) return NULL;
+    PyObject *result = NULL;
+    if (check_table(&table, 1, "class") < 0) goto done;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "text too long for one scan (scan it in chunks)");
+        goto done;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const uint8_t *ctab = (const uint8_t *)table.buf;
+    Py_ssize_t cap = 0, len = 0;
+    int32_t *out = NULL;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!(ctab[PyUnicode_READ(kind, data, i)] & mask)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int has = need == 0;
+        while (i < n) {
+            uint8_t c = ctab[PyUnicode_READ(kind, data, i)];
+            if (!(c & mask)) break;
+            has |= (c & need) != 0;
+            i++;
+        }
+        if (has && i - start >= min_len) {
+            int32_t *grown = grow(out, &cap, len + 2, sizeof(int32_t));
+            if (grown == NULL) {
+                PyMem_Free(out);
+                goto done;
+            }
+            out = grown;
+            out[len++] = (int32_t)start;
+            out[len++] = (int32_t)i;
+        }
+    }
+    result = bytes_of(out, len * (Py_ssize_t)sizeof(int32_t));
+    PyMem_Free(out);
+done:
+    PyBuffer_Release(&table);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fold", native_fold, METH_VARARGS,
      "fold(text, table, expand) -> (str, codes, src or None): map each character through a table."},
     {"match", native_match, METH_VARARGS,
      "match(text, table, expand, cls, leet) -> (str, codes, lo, hi, runs): the match view."},
+    {"runs", native_runs, METH_VARARGS,
+     "runs(text, table, mask, need, min_len) -> int32 (start, end) pairs of class runs."},
     {NULL, NULL, 0, NULL},
 };
 

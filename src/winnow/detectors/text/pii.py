@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import re
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import phonenumbers
 from pydantic import Field
 
+from winnow import _native
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
 from winnow.types import Finding, Span
 
@@ -272,6 +275,51 @@ _BECH = re.compile(r"(?:bc1|tb1|BC1|TB1)[02-9ac-hj-np-zAC-HJ-NP-Z]{11,71}(?![\w]
 _ETH = re.compile(r"0x[0-9a-fA-F]{40}(?![\w])")
 _TRON = re.compile(r"T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")
 
+# Character classes for the pre-scans (winnow._native.runs): the exact patterns above then run
+# only inside the runs of characters they can match, not over the whole text.
+_DIGIT, _CLUSTER_SEP, _BASE58 = 1, 2, 4
+
+
+@functools.cache
+def _classes() -> npt.NDArray[np.uint8]:
+    table = np.zeros(0x110000, dtype=np.uint8)
+    decimal = [cp for cp in range(0x110000) if chr(cp).isdecimal()]  # what \d matches
+    table[decimal] |= _DIGIT
+    for c in "-. ()/":
+        table[ord(c)] |= _CLUSTER_SEP
+    for c in "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz":
+        table[ord(c)] |= _BASE58
+    return table
+
+
+def _runs(text: str, mask: int, need: int, min_len: int) -> list[int]:
+    """Flat [start, end, start, end, ...] of the runs of a class (see winnow._native.runs)."""
+    bounds: list[int] = np.frombuffer(
+        _native.runs(text, _classes(), mask, need, min_len), np.int32
+    ).tolist()
+    return bounds
+
+
+def _clusters(text: str) -> Iterator[re.Match[str]]:
+    """``_CLUSTER.finditer(text)``, with the regex run only inside runs of digits and separators.
+
+    A cluster starts with a digit followed by at least six digits or separators (the last may
+    be an X), so it starts inside such a run; its earliest start is found within the run and the
+    match is then taken on the whole text, so an extension (``x 12``) may reach past the run.
+    """
+    last_end = 0
+    bounds = _runs(text, _DIGIT | _CLUSTER_SEP, _DIGIT, 6)
+    for k in range(0, len(bounds), 2):
+        pos, run_end = max(bounds[k], last_end), bounds[k + 1]
+        while pos < run_end:
+            first = _CLUSTER.search(text, pos, run_end + 1)
+            if first is None:
+                break
+            m = _CLUSTER.match(text, first.start())
+            assert m is not None
+            yield m
+            pos = last_end = m.end()
+
 
 def _at(
     m: re.Match[str], offset: int, entity: str, score: float, pattern: str, validation: str,
@@ -302,6 +350,9 @@ class PiiDetector(TextDetector):
         Example("打我电话 13800138000", frozenset({LABEL}), "Chinese mobile"),
         Example("version 1.2.3 of the app", frozenset()),
     )
+
+    def load(self) -> None:
+        _classes()
 
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
         config = self.config
@@ -360,10 +411,15 @@ def _candidates(text: str, regions: list[str]) -> Iterator[Candidate]:
                 yield Candidate("crypto_wallet", bech.start(), bech.end(), 0.9,
                                 "bitcoin bech32 address", "bech32 checksum", 8)  # fmt: skip
             i = text.find(prefix, i + 3)
-    for pattern, name in ((_BTC, "bitcoin base58 address"), (_TRON, "tron address")):
-        for m in pattern.finditer(text):
-            if not _word_before(text, m.start()) and base58check_ok(m.group()):
-                yield Candidate("crypto_wallet", m.start(), m.end(), 0.9, name, "base58check", 8)
+    bounds = _runs(text, _BASE58, 0, 26)
+    for k in range(0, len(bounds), 2):
+        lo, hi = bounds[k], min(len(text), bounds[k + 1] + 1)  # + 1: the look-ahead's character
+        for pattern, name in ((_BTC, "bitcoin base58 address"), (_TRON, "tron address")):
+            for m in pattern.finditer(text, lo, hi):
+                if not _word_before(text, m.start()) and base58check_ok(m.group()):
+                    yield Candidate(
+                        "crypto_wallet", m.start(), m.end(), 0.9, name, "base58check", 8
+                    )
 
 
 def _emails(text: str) -> Iterator[Candidate]:
@@ -403,7 +459,7 @@ def _ipv6(text: str) -> Iterator[Candidate]:
 def _numeric(text: str, regions: list[str]) -> Iterator[Candidate]:
     """Every numeric entity, looked for only inside runs of 7+ digits and separators."""
     iban_seen: set[int] = set()
-    for cluster in _CLUSTER.finditer(text):
+    for cluster in _clusters(text):
         lo, hi = cluster.start(), cluster.end()
         if lo > 0 and text[lo - 1] in "+(":
             lo -= 1
