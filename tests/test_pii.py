@@ -150,5 +150,7 @@ def test_base58_runs_hold_every_wallet_pattern_match(text: str) -> None:
         lo, hi = bounds[k], min(len(text), bounds[k + 1] + 1)
         for pattern in (pii_module._BTC, pii_module._TRON):
             found |= {(m.start(), m.end()) for m in pattern.finditer(text, lo, hi)}
-    want = {(m.start(), m.end()) for p in (pii_module._BTC, pii_module._TRON) for m in p.finditer(text)}
+    want = {
+        (m.start(), m.end()) for p in (pii_module._BTC, pii_module._TRON) for m in p.finditer(text)
+    }
     assert found == want

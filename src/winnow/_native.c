@@ -385,6 +385,31 @@ done:
     return result;
 }
 
+/* byte_starts(text) -> bytes of int32, len(text) + 1 entries: where each character starts in
+ * the text's UTF-8 encoding (the last entry is the encoding's length). */
+static PyObject *native_byte_starts(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > INT32_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "text too long for int32 offsets (scan it in chunks)");
+        return NULL;
+    }
+    PyObject *result = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int32_t));
+    if (result == NULL) return NULL;
+    int32_t *out = (int32_t *)PyBytes_AS_STRING(result);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    int32_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[i] = at;
+        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+        at += 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000);
+    }
+    out[n] = at;
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fold", native_fold, METH_VARARGS,
      "fold(text, table, expand) -> (str, codes, src or None): map each character through a table."},
@@ -392,6 +417,8 @@ static PyMethodDef methods[] = {
      "match(text, table, expand, cls, leet) -> (str, codes, lo, hi, runs): the match view."},
     {"runs", native_runs, METH_VARARGS,
      "runs(text, table, mask, need, min_len) -> int32 (start, end) pairs of class runs."},
+    {"byte_starts", native_byte_starts, METH_VARARGS,
+     "byte_starts(text) -> int32 offsets of each character in the UTF-8 encoding."},
     {NULL, NULL, 0, NULL},
 };
 

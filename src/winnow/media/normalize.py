@@ -310,7 +310,7 @@ class MappedText:
     view character ``i`` repeated before squeezing (match view only).
     """
 
-    __slots__ = ("_byte_starts", "_utf8", "_word", "codes", "runs", "stages", "text")
+    __slots__ = ("_byte_starts", "_utf8", "codes", "runs", "stages", "text")
 
     def __init__(
         self,
@@ -323,8 +323,7 @@ class MappedText:
         self.codes = codes
         self.stages = stages
         self.runs = runs
-        self._word: BoolArray | None = None
-        self._byte_starts: IntArray | None = None
+        self._byte_starts: npt.NDArray[np.int32] | None = None
         self._utf8: bytes | None = None
 
     @property
@@ -351,27 +350,21 @@ class MappedText:
     def char_offsets(self, byte_offsets: IntArray) -> IntArray:
         """Character offsets in ``text`` for offsets into its UTF-8 encoding."""
         if self._byte_starts is None:
-            codes = self.codes if self.codes is not None else _codes(self.text)
-            width = (codes >= 0x80).view(np.uint8) + (codes >= 0x800).view(np.uint8)
-            width += (codes >= 0x10000).view(np.uint8)
-            width += 1
-            starts = np.zeros(len(codes) + 1, dtype=np.int32)  # int32: 5x faster cumsum
-            np.cumsum(width, dtype=np.int32, out=starts[1:])
-            self._byte_starts = starts.astype(np.int64, copy=False)
-        offsets: IntArray = np.searchsorted(self._byte_starts, byte_offsets)
+            self._byte_starts = np.frombuffer(_native.byte_starts(self.text), dtype=np.int32)
+        # Queries as int32 too: a mixed-type search would copy the whole table to int64.
+        found = np.searchsorted(self._byte_starts, byte_offsets.astype(np.int32))
+        offsets: IntArray = found.astype(np.int64, copy=False)
         return offsets
 
     def origin(self, i: int) -> tuple[int, int]:
         """The original span of view character ``i``."""
         return self.span(i, i + 1)
 
-    @property
-    def word(self) -> BoolArray:
-        """For each view character: a word character (letter or digit outside CJK)?"""
-        if self._word is None:
-            codes = self.codes if self.codes is not None else _codes(self.text)
-            self._word = (_tables().cls[codes] & WORD) != 0
-        return self._word
+    def word_at(self, i: IntArray) -> BoolArray:
+        """For view characters ``i``: word characters (letter or digit outside CJK)?"""
+        codes = self.codes if self.codes is not None else _codes(self.text)
+        at: BoolArray = (_tables().cls[codes[i]] & WORD) != 0
+        return at
 
 
 def _codes(text: str) -> CodeArray:

@@ -173,11 +173,10 @@ class ContactDetector(TextDetector):
         # Whole-word check for Latin triggers, and requests set apart: all vectorised, because
         # short requests (加, +) match often and only matter just before a messenger's name.
         n = len(text)
-        word = view.word
         kind = self._kinds[pid]
         tight = self._tight[pid]
-        left_word = (start > 0) & word[np.maximum(start - 1, 0)]
-        right_word = (end < n) & word[np.minimum(end, n - 1)] & (kind != _LINK)
+        left_word = (start > 0) & view.word_at(np.maximum(start - 1, 0))
+        right_word = (end < n) & view.word_at(np.minimum(end, n - 1)) & (kind != _LINK)
         ok = tight | ~(left_word | right_word)
         is_request = ok & (kind == _REQUEST)
         req_start, req_end = start[is_request].tolist(), end[is_request].tolist()

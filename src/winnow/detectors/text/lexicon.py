@@ -37,7 +37,7 @@ from winnow import taxonomy
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
 from winnow.errors import ConfigError
 from winnow.media.normalize import MappedText, cjk_mask, fold_term
-from winnow.types import Finding, Span
+from winnow.types import EvidenceValue, Finding, Span
 
 BUILTIN_LISTS = ("en", "zh")
 _OBFUSCATED = " (normalised from an evasive spelling)"
@@ -304,9 +304,8 @@ class LexiconDetector(TextDetector):
         if len(encoded) != len(view.text):  # byte offsets to character offsets
             start, end = view.char_offsets(start), view.char_offsets(end)
         n = len(view.text)
-        word = view.word
-        left_ok = (start == 0) | ~word[np.maximum(start - 1, 0)]
-        right_ok = (end == n) | ~word[np.minimum(end, n - 1)]
+        left_ok = (start == 0) | ~view.word_at(np.maximum(start - 1, 0))
+        right_ok = (end == n) | ~view.word_at(np.minimum(end, n - 1))
         # Where spaced-out letters were joined ("a f u c k" became "afuck"), the separators that
         # were dropped still mark a word boundary: a gap in the original between two view
         # characters is checked (rarely needed, so only for the few places with a gap).
@@ -337,11 +336,13 @@ class LexiconDetector(TextDetector):
                 hit = _Hit(term, a, b, (int(orig_start[j]), int(orig_end[j])))
                 for eid, part in self._by_term[(term.folded, term.runs)]:
                     hits[eid].append((part, hit))
-        return _longest_per_label(self._findings(chunk, hits))
+        return self._findings(chunk, hits)
 
-    def _findings(
-        self, chunk: TextChunk, hits: dict[int, list[tuple[int, _Hit]]]
-    ) -> Iterator[Finding]:
+    def _findings(self, chunk: TextChunk, hits: dict[int, list[tuple[int, _Hit]]]) -> list[Finding]:
+        # (label, start, -end, -score, entry, hit): sorted, a hit whose span lies inside an
+        # earlier one of the same label is dropped ("fuck" in "fucking"), before any Finding
+        # is built.
+        held: list[tuple[str, int, int, float, Entry, _Hit]] = []
         for eid, entry_hits in hits.items():
             entry = self._entries[eid]
             combo = None if self._simple[eid] else _Combination(entry, entry_hits)
@@ -349,43 +350,46 @@ class LexiconDetector(TextDetector):
                 if part != 0 or (combo is not None and not combo.holds(hit)):
                     continue
                 a, b = hit.excerpt_span
-                excerpt = chunk.text[a:b]
-                obfuscated = excerpt.casefold() != entry.include[0].casefold()
-                yield self.finding(
-                    entry.label,
-                    entry.score,
-                    entry.explanation + _OBFUSCATED if obfuscated else entry.explanation,
-                    span=chunk.span(a, b),
-                    excerpt=excerpt,
-                    term=entry.text,
-                    list=entry.list_name,
-                    obfuscated=obfuscated,
-                    masked=hit.term.masked,
-                )
+                held.append((entry.label, a, -b, -entry.score, entry, hit))
+        held.sort(key=_order)
+        kept: list[tuple[int, Finding]] = []
+        reach: dict[str, int] = {}
+        text, offset = chunk.text, chunk.offset
+        for label, a, neg_b, _, entry, hit in held:
+            b = -neg_b
+            if b <= reach.get(label, -1):
+                continue
+            reach[label] = b
+            excerpt = text[a:b]
+            obfuscated = excerpt.casefold() != entry.include[0].casefold()
+            explanation = entry.explanation + _OBFUSCATED if obfuscated else entry.explanation
+            evidence: dict[str, EvidenceValue] = {
+                "term": entry.text,
+                "list": entry.list_name,
+                "obfuscated": obfuscated,
+                "masked": hit.term.masked,
+            }
+            finding = Finding(
+                label,
+                entry.score,
+                self.name,
+                self.version,
+                explanation,
+                Span(offset + a, offset + b),
+                excerpt,
+                evidence,
+            )
+            kept.append((a, finding))
+        kept.sort(key=_first)
+        return [f for _, f in kept]
 
 
-def _longest_per_label(findings: Iterable[Finding]) -> list[Finding]:
-    """Drop a finding whose span lies inside another of the same label ("fuck" in "fucking")."""
-    ordered = sorted(
-        findings,
-        key=lambda f: (f.label, _start(f), -_end(f), -f.score),
-    )
-    out: list[Finding] = []
-    reach: dict[str, int] = {}
-    for f in ordered:
-        if _end(f) <= reach.get(f.label, -1):
-            continue
-        out.append(f)
-        reach[f.label] = max(reach.get(f.label, -1), _end(f))
-    return sorted(out, key=_start)
+def _order(item: tuple[str, int, int, float, Entry, _Hit]) -> tuple[str, int, int, float]:
+    return item[0], item[1], item[2], item[3]
 
 
-def _start(f: Finding) -> int:
-    return f.location.start if isinstance(f.location, Span) else 0
-
-
-def _end(f: Finding) -> int:
-    return f.location.end if isinstance(f.location, Span) else 0
+def _first(item: tuple[int, Finding]) -> int:
+    return item[0]
 
 
 class _Combination:
