@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ahocorasick_rs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from winnow.detectors.base import TextChunk
-from winnow.detectors.text.lexicon import LexiconConfig, LexiconDetector, parse_lexicon
+from winnow.detectors.text.lexicon import LexiconConfig, LexiconDetector, _Matcher, parse_lexicon
 from winnow.errors import ConfigError
 from winnow.types import Span
 
@@ -143,3 +146,18 @@ def test_spans_are_exact_after_multibyte_characters(lexicon: LexiconDetector) ->
     text = "😀😀 你好 ｆｕｃｋ and 傻逼"
     found = {f.excerpt: f.location for f in lexicon.detect_text(TextChunk(text))}
     assert found == {"ｆｕｃｋ": Span(6, 10), "傻逼": Span(15, 17)}
+
+
+# Masked patterns are matched only around '*': the same matches as one automaton over all.
+_PATTERNS = ["fuck", "f*ck", "fu*k", "sh*t", "shit", "a*s", "**", "傻*逼", "*"]
+
+
+@given(st.lists(st.sampled_from([*"fuckshita* 傻逼", "f*ck", "**"]), max_size=60).map("".join))
+def test_masked_patterns_matched_around_stars_find_every_match(text: str) -> None:
+    data = text.encode("utf-8")
+    everything = ahocorasick_rs.BytesAhoCorasick(
+        [p.encode("utf-8") for p in _PATTERNS], matchkind=ahocorasick_rs.MatchKind.Standard
+    )
+    want = set(everything.find_matches_as_indexes(data, overlapping=True))
+    got = {tuple(row) for row in _Matcher(_PATTERNS).find(data).tolist()}
+    assert got == want

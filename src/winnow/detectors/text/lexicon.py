@@ -31,6 +31,7 @@ from typing import ClassVar
 
 import ahocorasick_rs
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field, field_validator
 
 from winnow import taxonomy
@@ -232,7 +233,7 @@ class LexiconDetector(TextDetector):
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         super().__init__(config)
-        self._automaton: ahocorasick_rs.BytesAhoCorasick | None = None
+        self._automaton: _Matcher | None = None
 
     @property
     def entries(self) -> list[Entry]:
@@ -280,13 +281,7 @@ class LexiconDetector(TextDetector):
         self._by_term = dict(by_term)
         self._pattern_terms = pattern_terms
         self._pattern_cjk = np.array([any(t.cjk for t in ts) for ts in pattern_terms], dtype=bool)
-        # Matching UTF-8 bytes with a contiguous NFA measured 2.4x faster here than matching str,
-        # for 9 MB with 55,000 patterns (a DFA is faster still but takes 130 MB).
-        self._automaton = ahocorasick_rs.BytesAhoCorasick(
-            [p.encode("utf-8") for p in patterns],
-            matchkind=ahocorasick_rs.MatchKind.Standard,
-            implementation=ahocorasick_rs.Implementation.ContiguousNFA,
-        )
+        self._automaton = _Matcher(list(patterns))
         if self._pattern_cjk.any():
             _jieba()  # load the segmentation dictionary now, not on the first Chinese text
 
@@ -296,10 +291,9 @@ class LexiconDetector(TextDetector):
         assert self._automaton is not None
         view = chunk.match
         encoded = view.utf8
-        raw = self._automaton.find_matches_as_indexes(encoded, overlapping=True)
-        if not raw:
+        m = self._automaton.find(encoded)
+        if len(m) == 0:
             return []
-        m = np.asarray(raw, dtype=np.int64)
         pid, start, end = m[:, 0], m[:, 1], m[:, 2]
         if len(encoded) != len(view.text):  # byte offsets to character offsets
             start, end = view.char_offsets(start), view.char_offsets(end)
@@ -390,6 +384,74 @@ def _order(item: tuple[str, int, int, float, Entry, _Hit]) -> tuple[str, int, in
 
 def _first(item: tuple[int, Finding]) -> int:
     return item[0]
+
+
+# Up to this many patterns without '*' are matched with a DFA (about 27 MB for 10,000 terms,
+# 1.6x faster here than the contiguous NFA); larger lists use the NFA, which is far smaller.
+DFA_MAX_PATTERNS = 20_000
+
+
+class _Matcher:
+    """Aho-Corasick over the match view's UTF-8 bytes, every overlapping match.
+
+    Masked forms (``f*ck``: one per inner letter of every term, four fifths of all patterns)
+    can only match where the text has a '*'. They get their own automaton, run only on windows
+    around each '*', so the automaton that reads the whole text is five times smaller. Matching
+    bytes measured 2.4x faster here than matching ``str``.
+    """
+
+    def __init__(self, patterns: list[str]) -> None:
+        plain = [i for i, p in enumerate(patterns) if "*" not in p]
+        star = [i for i, p in enumerate(patterns) if "*" in p]
+        kind = ahocorasick_rs.Implementation
+        self._plain_ids = np.array(plain, dtype=np.int64)
+        self._star_ids = np.array(star, dtype=np.int64)
+        self._plain = ahocorasick_rs.BytesAhoCorasick(
+            [patterns[i].encode("utf-8") for i in plain],
+            matchkind=ahocorasick_rs.MatchKind.Standard,
+            implementation=kind.DFA if len(plain) <= DFA_MAX_PATTERNS else kind.ContiguousNFA,
+        )
+        encoded = [patterns[i].encode("utf-8") for i in star]
+        self._reach = max((len(p) for p in encoded), default=0)
+        self._star = (
+            ahocorasick_rs.BytesAhoCorasick(
+                encoded,
+                matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=kind.ContiguousNFA,
+            )
+            if encoded
+            else None
+        )
+
+    def find(self, data: bytes) -> npt.NDArray[np.int64]:
+        """Rows of (pattern index, start byte, end byte)."""
+        found = _rows(self._plain.find_matches_as_indexes(data, overlapping=True))
+        found[:, 0] = self._plain_ids[found[:, 0]]
+        if self._star is None or b"*" not in data:
+            return found
+        # Windows around each '*' wide enough for the longest masked pattern, merged where they
+        # overlap so that no match is found twice.
+        windows: list[list[int]] = []
+        at = data.find(b"*")
+        while at >= 0:
+            lo, hi = max(0, at - self._reach + 1), min(len(data), at + self._reach)
+            if windows and lo <= windows[-1][1]:
+                windows[-1][1] = hi
+            else:
+                windows.append([lo, hi])
+            at = data.find(b"*", at + 1)
+        parts = [found]
+        for lo, hi in windows:
+            rows = _rows(self._star.find_matches_as_indexes(data[lo:hi], overlapping=True))
+            rows[:, 0] = self._star_ids[rows[:, 0]]
+            rows[:, 1:] += lo
+            parts.append(rows)
+        return np.concatenate(parts)
+
+
+def _rows(raw: list[tuple[int, int, int]]) -> npt.NDArray[np.int64]:
+    rows: npt.NDArray[np.int64] = np.asarray(raw, dtype=np.int64).reshape(-1, 3)
+    return rows
 
 
 class _Combination:
