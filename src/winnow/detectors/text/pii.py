@@ -277,7 +277,7 @@ _TRON = re.compile(r"T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")
 
 # Character classes for the pre-scans (winnow._native.runs): the exact patterns above then run
 # only inside the runs of characters they can match, not over the whole text.
-_DIGIT, _CLUSTER_SEP, _BASE58 = 1, 2, 4
+_DIGIT, _CLUSTER_SEP, _ALNUM = 1, 2, 4
 
 
 @functools.cache
@@ -287,8 +287,8 @@ def _classes() -> npt.NDArray[np.uint8]:
     table[decimal] |= _DIGIT
     for c in "-. ()/":
         table[ord(c)] |= _CLUSTER_SEP
-    for c in "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz":
-        table[ord(c)] |= _BASE58
+    for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz":
+        table[ord(c)] |= _ALNUM
     return table
 
 
@@ -353,6 +353,12 @@ class PiiDetector(TextDetector):
 
     def load(self) -> None:
         _classes()
+        config = self.config
+        assert isinstance(config, PiiConfig)
+        for region in config.phone_regions:  # load each region's metadata and patterns now
+            example = phonenumbers.example_number(region)
+            if example is not None:
+                phonenumbers.number_type(example)
 
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
         config = self.config
@@ -391,29 +397,31 @@ def _candidates(text: str, regions: list[str]) -> Iterator[Candidate]:
     yield from _numeric(text, regions)
     if ":" in text:
         yield from _ipv6(text)
-    if "0x" in text:
-        for m in _ETH.finditer(text):
-            if not _word_before(text, m.start()):
-                yield Candidate(
-                    "crypto_wallet",
-                    m.start(),
-                    m.end(),
-                    0.75,
-                    "ethereum address",
-                    "hex length 40",
-                    7,
-                )
-    for prefix in _BECH_PREFIXES:
-        i = text.find(prefix)
-        while i >= 0:
-            bech = _BECH.match(text, i)
-            if bech is not None and not _word_before(text, i) and bech32_ok(bech.group()):
-                yield Candidate("crypto_wallet", bech.start(), bech.end(), 0.9,
-                                "bitcoin bech32 address", "bech32 checksum", 8)  # fmt: skip
-            i = text.find(prefix, i + 3)
-    bounds = _runs(text, _BASE58, 0, 26)
+    yield from _wallets(text)
+
+
+def _wallets(text: str) -> Iterator[Candidate]:
+    """Crypto wallet addresses: each is a run of 14+ ASCII letters and digits, so the patterns
+    run only inside such runs (found by the C pre-scan), not over the whole text."""
+    bounds = _runs(text, _ALNUM, 0, 14)
     for k in range(0, len(bounds), 2):
-        lo, hi = bounds[k], min(len(text), bounds[k + 1] + 1)  # + 1: the look-ahead's character
+        lo, run_end = bounds[k], bounds[k + 1]
+        hi = min(len(text), run_end + 1)  # + 1: the character the look-aheads read
+        if run_end - lo >= 42:
+            for m in _ETH.finditer(text, lo, hi):
+                if not _word_before(text, m.start()):
+                    yield Candidate("crypto_wallet", m.start(), m.end(), 0.75,
+                                    "ethereum address", "hex length 40", 7)  # fmt: skip
+        for prefix in _BECH_PREFIXES:
+            i = text.find(prefix, lo, run_end)
+            while i >= 0:
+                bech = _BECH.match(text, i)
+                if bech is not None and not _word_before(text, i) and bech32_ok(bech.group()):
+                    yield Candidate("crypto_wallet", bech.start(), bech.end(), 0.9,
+                                    "bitcoin bech32 address", "bech32 checksum", 8)  # fmt: skip
+                i = text.find(prefix, i + 3, run_end)
+        if run_end - lo < 26:
+            continue
         for pattern, name in ((_BTC, "bitcoin base58 address"), (_TRON, "tron address")):
             for m in pattern.finditer(text, lo, hi):
                 if not _word_before(text, m.start()) and base58check_ok(m.group()):
@@ -540,9 +548,22 @@ def _phone(raw: str, start: int, end: int, regions: list[str], text: str) -> Ite
         and not _PHONE_CONTEXT.search(text[max(0, start - 24) : start])
     ):
         return
+    judged = _judge_phone(raw, tuple(regions))
+    if judged is not None:
+        score, pattern, validation, priority = judged
+        yield Candidate("phone", start, end, score, pattern, validation, priority)
+
+
+@functools.lru_cache(maxsize=8192)
+def _judge_phone(raw: str, regions: tuple[str, ...]) -> tuple[float, str, str, int] | None:
+    """What libphonenumber says of a number: (score, pattern, validation, priority) or None.
+
+    Cached: parsing is the slow part of the PII detector, and spam repeats its numbers.
+    """
+    international = raw.startswith(("+", "00"))
     tries: list[str | None] = [None] if international else list(regions)
     number = raw if not raw.startswith("00") else "+" + raw[2:]
-    best: Candidate | None = None
+    best: tuple[float, str, str, int] | None = None
     for region in tries:
         try:
             parsed = phonenumbers.parse(number, region)
@@ -553,16 +574,10 @@ def _phone(raw: str, start: int, end: int, regions: list[str], text: str) -> Ite
             mobile = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
             kind = "mobile" if mobile else "phone"
             score = 0.7 if international or raw.startswith("(") or not raw.isdigit() else 0.6
-            yield Candidate(
-                "phone", start, end, score, f"{where} {kind} number", "libphonenumber: valid", 3
-            )
-            return
+            return score, f"{where} {kind} number", "libphonenumber: valid", 3
         if best is None and phonenumbers.is_possible_number(parsed) and not raw.isdigit():
-            best = Candidate(
-                "phone", start, end, 0.4, f"{where} phone number", "libphonenumber: possible", 2
-            )
-    if best is not None:
-        yield best
+            best = (0.4, f"{where} phone number", "libphonenumber: possible", 2)
+    return best
 
 
 def _resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
