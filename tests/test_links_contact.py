@@ -40,6 +40,21 @@ def links(text: str, **config: list[str]) -> list[tuple[str, float, str]]:
         pytest.param(
             "访问example.com获取", [("example.com", 0.15, "example.com")], id="inside chinese"
         ),
+        pytest.param("example DoT com", [("example.com", 0.75, "example DoT com")], id="DoT"),
+        pytest.param(
+            "hXXps[:]//x.example.org",
+            [("x.example.org", 0.75, "hXXps[:]//x.example.org")],
+            id="upper-case scheme, bracketed colon",
+        ),
+        pytest.param(
+            "h**p://a.example.com", [("a.example.com", 0.75, "h**p://a.example.com")], id="h**p"
+        ),
+        pytest.param("WWW.EXAMPLE.ORG", [("www.example.org", 0.2, "WWW.EXAMPLE.ORG")], id="WWW"),
+        pytest.param("Www.example.org", [("www.example.org", 0.2, "Www.example.org")], id="Www"),
+        pytest.param(
+            "去example。com看看", [("example.com", 0.75, "example。com")], id="ideographic stop"
+        ),
+        pytest.param("(dot) [: (: [d www wWw.x", [], id="markers that are not links"),
         pytest.param("edit config.json and run setup.py", [], id="file names"),
         pytest.param("mail me: bob@example.com", [], id="email is not a link"),
     ],

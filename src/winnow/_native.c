@@ -410,6 +410,82 @@ static PyObject *native_byte_starts(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* link_markers(text) -> bytes of int32 (position, kind) pairs, in text order
+ * Where a link or a defanged link may start, for the links detector to check with its exact
+ * patterns: 1 an opening bracket before '.', ':' or 'd' ("[.]", "(dot)", "[://]"); 2 " dot "
+ * in any ASCII case; 3 "hxxp" or "h**p" in any case; 4 the ideographic full stop before an ASCII
+ * letter or digit; 5 "://"; 6 "www.", "WWW." or "Www.". */
+static inline Py_UCS4 ascii_lower(Py_UCS4 c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static PyObject *native_link_markers(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "text too long for one scan (scan it in chunks)");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+#define AT(j) ((j) < n ? PyUnicode_READ(kind, data, (j)) : 0)
+    Py_ssize_t cap = 0, len = 0;
+    int32_t *out = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int found = 0;
+        switch (c) {
+            case '[': case '(': case '{': {
+                Py_UCS4 d = ascii_lower(AT(i + 1));
+                if (d == '.' || d == ':' || d == 'd') found = 1;
+                break;
+            }
+            case ' ':
+                if (ascii_lower(AT(i + 1)) == 'd' && ascii_lower(AT(i + 2)) == 'o' &&
+                    ascii_lower(AT(i + 3)) == 't' && AT(i + 4) == ' ')
+                    found = 2;
+                break;
+            case 'h': case 'H': {
+                Py_UCS4 a = ascii_lower(AT(i + 1)), b = ascii_lower(AT(i + 2));
+                if (((a == 'x' && b == 'x') || (a == '*' && b == '*')) &&
+                    ascii_lower(AT(i + 3)) == 'p')
+                    found = 3;
+                break;
+            }
+            case 0x3002: {
+                Py_UCS4 a = AT(i + 1);
+                if ((a >= '0' && a <= '9') || (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z'))
+                    found = 4;
+                break;
+            }
+            case ':':
+                if (AT(i + 1) == '/' && AT(i + 2) == '/') found = 5;
+                break;
+            case 'w': case 'W':
+                if (AT(i + 3) == '.' && ((c == 'w' && AT(i + 1) == 'w' && AT(i + 2) == 'w') ||
+                                         (AT(i + 1) == 'W' && AT(i + 2) == 'W' && c == 'W') ||
+                                         (c == 'W' && AT(i + 1) == 'w' && AT(i + 2) == 'w')))
+                    found = 6;
+                break;
+            default:
+                break;
+        }
+        if (found) {
+            int32_t *grown = grow(out, &cap, len + 2, sizeof(int32_t));
+            if (grown == NULL) {
+                PyMem_Free(out);
+                return NULL;
+            }
+            out = grown;
+            out[len++] = (int32_t)i;
+            out[len++] = found;
+        }
+    }
+#undef AT
+    PyObject *result = bytes_of(out, len * (Py_ssize_t)sizeof(int32_t));
+    PyMem_Free(out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fold", native_fold, METH_VARARGS,
      "fold(text, table, expand) -> (str, codes, src or None): map each character through a table."},
@@ -419,6 +495,8 @@ static PyMethodDef methods[] = {
      "runs(text, table, mask, need, min_len) -> int32 (start, end) pairs of class runs."},
     {"byte_starts", native_byte_starts, METH_VARARGS,
      "byte_starts(text) -> int32 offsets of each character in the UTF-8 encoding."},
+    {"link_markers", native_link_markers, METH_VARARGS,
+     "link_markers(text) -> int32 (position, kind) pairs where links may start."},
     {NULL, NULL, 0, NULL},
 };
 

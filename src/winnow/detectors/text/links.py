@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
+from winnow import _native
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
 from winnow.media.normalize import MappedText, apply_edits, skeleton
 from winnow.types import Finding, Span
@@ -93,15 +94,13 @@ class LinksConfig(DetectorConfig):
 
 
 # Defanging: [.] (.) {.} [dot] (dot) [:] [://], " dot ", hxxp / h**p, and the ideographic full stop
-# between ASCII letters. Each pattern starts with a literal so the regex engine can skip ahead.
+# between ASCII letters. Checked only where the C pre-scan saw the start of one.
 _DEFANG_BRACKET = re.compile(r"[\[({](?:\.|dot|:|://)[\])}]", re.IGNORECASE)
 _DEFANG_SCHEME = re.compile(r"[hH](?:xx|XX|\*\*)[pP](?=[sS]?(?::|\[:))")
-_DEFANG_STOP = re.compile(r"。(?=[A-Za-z0-9])")
-# URLs are found from their markers ("://", "www.") with plain substring search, then matched in
-# place: patterns whose first character is common (h, w) make the regex engine try everywhere.
+# URLs are found from their markers ("://", "www."), which a C pre-scan lists with the defanging
+# markers above (winnow._native.link_markers), then matched in place with these patterns.
 _SCHEMES = ("https", "http", "ftp")
 _URL_REST = re.compile(r"[^\s<>\"'`]+")
-_WWW = ("www.", "WWW.", "Www.")
 _SUFFIX_DOT = re.compile(r"\.([A-Za-z][A-Za-z0-9-]{1,62})(?![A-Za-z0-9-])")
 _TRAILING = ".,;:!?)]}>'\"。，！？）"
 _HOST_END = re.compile(r"[/?#:]")
@@ -205,9 +204,9 @@ class LinksDetector(TextDetector):
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
         config = self.config
         assert isinstance(config, LinksConfig)
-        view, defanged = _link_view(chunk.plain)
+        view, defanged, markers = _link_view(chunk.plain)
         scored = []
-        for url in _urls(view.text):
+        for url in _urls(view.text, markers):
             host = url.host.lower().rstrip(".")
             judged = self._host_cache.get(host)
             if judged is None:
@@ -286,52 +285,54 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return i > 0 and spans[i - 1][1] > start
 
 
-def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]]]:
-    """The plain view with defanging undone, and where in it the defanged parts are."""
+_BRACKET, _DOT, _SCHEME, _STOP, _COLON_SLASHES, _WWW_DOT = 1, 2, 3, 4, 5, 6
+
+
+def _markers(text: str) -> list[int]:
+    """Flat [position, kind, ...] of where links and defanged links may start (C pre-scan)."""
+    pairs: list[int] = np.frombuffer(_native.link_markers(text), dtype=np.int32).tolist()
+    return pairs
+
+
+def _link_view(plain: MappedText) -> tuple[MappedText, list[tuple[int, int]], list[int]]:
+    """The plain view with defanging undone, where in it the defanged parts are, and the link
+    markers of the view (see :func:`_markers`)."""
     text = plain.text
+    markers = _markers(text)
     edits: list[tuple[int, int, str]] = []
-    for m in _DEFANG_BRACKET.finditer(text):
-        inner = m.group()[1:-1].lower()
-        edits.append(
-            (m.start(), m.end(), "://" if inner == "://" else ":" if inner == ":" else ".")
-        )
-    # Case-insensitive markers are searched in a lower-cased copy (when lower-casing keeps every
-    # offset, as it does for nearly all text): one scan per marker instead of one per spelling.
-    lowered = text.lower()
-    folded = lowered if len(lowered) == len(text) else None
-    dot_markers = (" dot ",) if folded is not None else (" dot ", " DOT ", " Dot ")
-    scheme_markers = (
-        ("xxp", "**p") if folded is not None else ("xxp", "XXP", "xxP", "Xxp", "**p", "**P")
-    )
-    haystack = folded if folded is not None else text
-    for marker in dot_markers:
-        i = haystack.find(marker)
-        while i >= 0:
-            end = i + len(marker)
+    for k in range(0, len(markers), 2):
+        i, kind = markers[k], markers[k + 1]
+        if kind == _BRACKET:
+            m = _DEFANG_BRACKET.match(text, i)
+            if m is not None:
+                inner = m.group()[1:-1].lower()
+                repl = "://" if inner == "://" else ":" if inner == ":" else "."
+                edits.append((i, m.end(), repl))
+        elif kind == _DOT:  # " dot " between two letters or digits
+            end = i + 5
             if i > 0 and text[i - 1].isalnum() and end < len(text) and text[end].isalnum():
                 edits.append((i, end, "."))
-            i = haystack.find(marker, i + 1)
-    for marker in scheme_markers:
-        i = haystack.find(marker)
-        while i >= 0:
-            scheme = _DEFANG_SCHEME.match(text, i - 1) if i > 0 else None
+        elif kind == _SCHEME:
+            scheme = _DEFANG_SCHEME.match(text, i)
             if scheme is not None:
-                edits.append((scheme.start(), scheme.end(), "http"))
-            i = haystack.find(marker, i + 1)
-    if "。" in text:
-        for m in _DEFANG_STOP.finditer(text):
-            if m.start() > 0 and text[m.start() - 1].isascii() and text[m.start() - 1].isalnum():
-                edits.append((m.start(), m.end(), "."))
-    edits.sort()
+                edits.append((i, scheme.end(), "http"))
+        elif kind == _STOP and i > 0 and text[i - 1].isascii() and text[i - 1].isalnum():
+            edits.append((i, i + 1, "."))
     if not edits:
-        return plain, []
-    view = apply_edits(plain, edits)
+        return plain, [], markers
+    edits.sort()
+    # apply_edits takes disjoint edits; keep the first of any two that overlap.
+    kept: list[tuple[int, int, str]] = []
+    for edit in edits:
+        if not kept or edit[0] >= kept[-1][1]:
+            kept.append(edit)
+    view = apply_edits(plain, kept)
     # Where each edit landed in the new view.
     spans, shift = [], 0
-    for a, b, repl in edits:
+    for a, b, repl in kept:
         spans.append((a + shift, a + shift + len(repl)))
         shift += len(repl) - (b - a)
-    return view, spans
+    return view, spans, _markers(view.text)
 
 
 def _explicit(text: str, start: int, host_at: int) -> _Url | None:
@@ -348,29 +349,23 @@ def _explicit(text: str, start: int, host_at: int) -> _Url | None:
     return None
 
 
-def _urls(text: str) -> Iterator[_Url]:
+def _urls(text: str, markers: list[int]) -> Iterator[_Url]:
     found: list[_Url] = []
-    i = text.find("://")
-    while i >= 0:
-        start = i
-        while start > 0 and i - start < 5 and text[start - 1].isalpha():
-            start -= 1
-        if text[start:i].lower() in _SCHEMES and not (start > 0 and text[start - 1].isalnum()):
-            url = _explicit(text, start, i + 3)
-            if url is not None:
-                found.append(url)
-        i = text.find("://", i + 3)
-    with_scheme = len(found)
-    for marker in _WWW:
-        i = text.find(marker)
-        while i >= 0:
-            if not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "/")):
-                url = _explicit(text, i, i)
-                if url is not None:
-                    found.append(url)
-            i = text.find(marker, i + 4)
-    if len(found) > with_scheme:
-        found.sort(key=_start_of)
+    for k in range(0, len(markers), 2):
+        i, kind = markers[k], markers[k + 1]
+        url = None
+        if kind == _COLON_SLASHES:
+            start = i
+            while start > 0 and i - start < 5 and text[start - 1].isalpha():
+                start -= 1
+            scheme = text[start:i].lower()
+            if scheme in _SCHEMES and not (start > 0 and text[start - 1].isalnum()):
+                url = _explicit(text, start, i + 3)
+        elif kind == _WWW_DOT and not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "/")):
+            url = _explicit(text, i, i)
+        if url is not None:
+            found.append(url)
+    found.sort(key=_start_of)  # a "www." URL may start before a scheme's URL ends
     explicit: list[_Url] = []
     for u in found:  # "https://www.x" is found by both patterns: keep the first, longest
         if not explicit or u.start >= explicit[-1].end:
