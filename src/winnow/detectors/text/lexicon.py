@@ -282,6 +282,22 @@ class LexiconDetector(TextDetector):
         self._pattern_terms = pattern_terms
         self._pattern_cjk = np.array([any(t.cjk for t in ts) for ts in pattern_terms], dtype=bool)
         self._automaton = _Matcher(list(patterns))
+        # Patterns whose every use is a simple entry (one term, no AND/NOT) with no repeat or
+        # segmentation check: their hits become findings without per-entry bookkeeping.
+        self._direct: list[tuple[tuple[int, Entry, bool], ...] | None] = []
+        for terms in pattern_terms:
+            uses = [
+                (eid, part, term)
+                for term in terms
+                for eid, part in by_term[(term.folded, term.runs)]
+            ]
+            simple = all(
+                part == 0 and self._simple[eid] and not t.repeats and not t.segment
+                for eid, part, t in uses
+            )
+            self._direct.append(
+                tuple((eid, entries[eid], t.masked) for eid, _, t in uses) if simple else None
+            )
         if self._pattern_cjk.any():
             _jieba()  # load the segmentation dictionary now, not on the first Chinese text
 
@@ -315,10 +331,24 @@ class LexiconDetector(TextDetector):
         orig_start, orig_end = view.spans(start[keep], end[keep])
         runs = view.runs
         assert runs is not None
-        # entry id -> [(part, hit)]; part -1 marks an exclusion term
+        # Hits of simple entries go straight to `held`; the rest are gathered per entry for the
+        # AND/NOT checks: entry id -> [(part, hit)], part -1 marks an exclusion term.
+        held: list[_Held] = []
         hits: dict[int, list[tuple[int, _Hit]]] = defaultdict(list)
-        for j, k in enumerate(keep):
-            p, a, b = int(pid[k]), int(start[k]), int(end[k])
+        direct_of = self._direct
+        for p, a, b, oa, ob in zip(
+            pid[keep].tolist(),
+            start[keep].tolist(),
+            end[keep].tolist(),
+            orig_start.tolist(),
+            orig_end.tolist(),
+            strict=True,
+        ):
+            direct = direct_of[p]
+            if direct is not None:
+                for eid, entry, masked in direct:
+                    held.append((entry.label, oa, -ob, -entry.score, eid, entry, masked))
+                continue
             seen: list[int] | None = None
             for term in self._pattern_terms[p]:
                 if term.repeats:  # the term has doubled letters: the text must repeat them too
@@ -327,16 +357,16 @@ class LexiconDetector(TextDetector):
                         continue
                 if term.segment and not _aligned_with_words(chunk.text, view, a, b):
                     continue
-                hit = _Hit(term, a, b, (int(orig_start[j]), int(orig_end[j])))
+                hit = _Hit(term, a, b, (oa, ob))
                 for eid, part in self._by_term[(term.folded, term.runs)]:
                     hits[eid].append((part, hit))
-        return self._findings(chunk, hits)
+        return self._findings(chunk, hits, held)
 
-    def _findings(self, chunk: TextChunk, hits: dict[int, list[tuple[int, _Hit]]]) -> list[Finding]:
-        # (label, start, -end, -score, entry, hit): sorted, a hit whose span lies inside an
-        # earlier one of the same label is dropped ("fuck" in "fucking"), before any Finding
-        # is built.
-        held: list[tuple[str, int, int, float, Entry, _Hit]] = []
+    def _findings(
+        self, chunk: TextChunk, hits: dict[int, list[tuple[int, _Hit]]], held: list[_Held]
+    ) -> list[Finding]:
+        # Sorted by (label, start, -end, -score, entry), a hit whose span lies inside an earlier
+        # one of the same label is dropped ("fuck" in "fucking") before any Finding is built.
         for eid, entry_hits in hits.items():
             entry = self._entries[eid]
             combo = None if self._simple[eid] else _Combination(entry, entry_hits)
@@ -344,12 +374,12 @@ class LexiconDetector(TextDetector):
                 if part != 0 or (combo is not None and not combo.holds(hit)):
                     continue
                 a, b = hit.excerpt_span
-                held.append((entry.label, a, -b, -entry.score, entry, hit))
+                held.append((entry.label, a, -b, -entry.score, eid, entry, hit.term.masked))
         held.sort(key=_order)
         kept: list[tuple[int, Finding]] = []
         reach: dict[str, int] = {}
         text, offset = chunk.text, chunk.offset
-        for label, a, neg_b, _, entry, hit in held:
+        for label, a, neg_b, _, _, entry, masked in held:
             b = -neg_b
             if b <= reach.get(label, -1):
                 continue
@@ -361,7 +391,7 @@ class LexiconDetector(TextDetector):
                 "term": entry.text,
                 "list": entry.list_name,
                 "obfuscated": obfuscated,
-                "masked": hit.term.masked,
+                "masked": masked,
             }
             finding = Finding(
                 label,
@@ -378,8 +408,12 @@ class LexiconDetector(TextDetector):
         return [f for _, f in kept]
 
 
-def _order(item: tuple[str, int, int, float, Entry, _Hit]) -> tuple[str, int, int, float]:
-    return item[0], item[1], item[2], item[3]
+# A hit on its way to becoming a finding: (label, start, -end, -score, entry id, entry, masked).
+_Held = tuple[str, int, int, float, int, Entry, bool]
+
+
+def _order(item: _Held) -> tuple[str, int, int, float, int]:
+    return item[0], item[1], item[2], item[3], item[4]
 
 
 def _first(item: tuple[int, Finding]) -> int:
