@@ -92,7 +92,28 @@ def test_findings_past_the_cap_are_counted_not_dropped_silently() -> None:
     verdict = engine.scan("shit " * 12)
     assert len([f for f in verdict.findings if f.detector == "lexicon"]) == 5
     assert verdict.truncated == {"lexicon": 7}
-    assert "lexicon: 7 more finding(s) past the cap of 5 per detector" in verdict.notes
+    assert (
+        "lexicon: 7 weaker finding(s) past the cap of 5 per label were counted, not kept"
+        in verdict.notes
+    )
+
+
+def test_a_flood_of_weak_findings_cannot_push_a_strong_one_out() -> None:
+    # 20 harmless links, then one to a blocked domain: with a cap of 5 the blocked one is kept
+    # (it scores highest) and decides the verdict.
+    policy = parse_policy(
+        "winnow_policy: 1\nname: t\ndetectors:\n  links: {block_domains: [evil.example]}\n"
+        "rules:\n  - {name: bad-link, when: {label: spam/link, min_score: 0.9}, action: block}\n",
+        "t.yaml",
+    )
+    engine = Engine(policy, settings=EngineSettings(max_findings_per_detector=5))
+    text = " ".join(f"https://site{i}.example.com" for i in range(20)) + " https://evil.example/x"
+    verdict = engine.scan(text)
+    links = [f for f in verdict.findings if f.detector == "links"]
+    assert len(links) == 5
+    assert any(f.evidence["domain"] == "evil.example" for f in links)
+    assert verdict.action is Action.BLOCK
+    assert verdict.truncated == {"links": 16}
 
 
 def test_verdict_records_language_policy_hashes_and_timings(engine: Engine) -> None:

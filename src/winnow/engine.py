@@ -49,6 +49,7 @@ class Budget:
 class EngineSettings:
     limits: TextLimits = field(default_factory=TextLimits)
     budget: Budget = field(default_factory=Budget)
+    # Per detector and label; the strongest are kept, the rest counted (see _Strongest).
     max_findings_per_detector: int = 1000
 
 
@@ -95,8 +96,7 @@ class Engine:
         detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
         budget = self.settings.budget.seconds(source.size)
         cap = self.settings.max_findings_per_detector
-        found: dict[str, list[Finding]] = {d.name: [] for d in detectors}
-        truncated: dict[str, int] = {}
+        found: dict[str, _Strongest] = {d.name: _Strongest(cap) for d in detectors}
         spent: dict[str, float] = dict.fromkeys(found, 0.0)
         failures: dict[str, DetectorFailure] = {}
         language: Language | None = None
@@ -132,10 +132,7 @@ class Engine:
                     failures[d.name] = DetectorFailure(d.name, "error", message, _ms(spent[d.name]))
                     continue
                 spent[d.name] += time.perf_counter() - t0
-                room = cap - len(found[d.name])
-                found[d.name].extend(new[: max(room, 0)])
-                if len(new) > room:
-                    truncated[d.name] = truncated.get(d.name, 0) + len(new) - max(room, 0)
+                found[d.name].add(new)
                 if spent[d.name] > budget:
                     failures[d.name] = DetectorFailure(
                         d.name,
@@ -145,16 +142,20 @@ class Engine:
                         _ms(spent[d.name]),
                     )
         findings = sorted(
-            (f for fs in found.values() for f in fs),
+            (f for kept in found.values() for f in kept.findings()),
             key=lambda f: (f.location.start if isinstance(f.location, Span) else -1, f.detector),
         )
+        truncated = {name: kept.dropped for name, kept in found.items() if kept.dropped}
         failure_list = tuple(failures.values())
         result = evaluate(self.policy.model, findings, (), failure_list)
         notes: list[str] = []
         if source.replaced:
             notes.append(f"{source.replaced:,} undecodable byte sequence(s) replaced with U+FFFD")
         for name, n in truncated.items():
-            notes.append(f"{name}: {n:,} more finding(s) past the cap of {cap:,} per detector")
+            notes.append(
+                f"{name}: {n:,} weaker finding(s) past the cap of {cap:,} per label were counted,"
+                " not kept"
+            )
         timings = {name: _ms(s) for name, s in spent.items()}
         timings["language"] = _ms(t_lang)
         return Verdict(
@@ -176,6 +177,42 @@ class Engine:
             timings_ms=timings,
             notes=tuple(notes),
         )
+
+
+class _Strongest:
+    """The strongest ``cap`` findings of each label from one detector, and how many were dropped.
+
+    Highest score first, then earliest: a flood of weak findings cannot push a strong one out of
+    the verdict (padding a message with 1,000 harmless links does not hide a blocked domain).
+    Memory stays bounded: a label's list is cut back to ``cap`` whenever it doubles.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.by_label: dict[str, list[Finding]] = {}
+        self.dropped = 0
+
+    def add(self, new: list[Finding]) -> None:
+        for f in new:
+            kept = self.by_label.setdefault(f.label, [])
+            kept.append(f)
+            if len(kept) >= 2 * self.cap + 1:
+                self._cut(kept)
+
+    def _cut(self, kept: list[Finding]) -> None:
+        if len(kept) > self.cap:
+            kept.sort(key=_strength)
+            self.dropped += len(kept) - self.cap
+            del kept[self.cap :]
+
+    def findings(self) -> list[Finding]:
+        for kept in self.by_label.values():
+            self._cut(kept)
+        return [f for kept in self.by_label.values() for f in kept]
+
+
+def _strength(f: Finding) -> tuple[float, int]:
+    return -f.score, f.location.start if isinstance(f.location, Span) else -1
 
 
 def _ms(seconds: float) -> float:
