@@ -7,6 +7,7 @@ PIP    := $(BIN)/python -m pip
 .PHONY: run test install install-dev lint typecheck pytest bench eval-pii clean
 
 $(BIN)/python:
+	sh scripts/build-deps.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
