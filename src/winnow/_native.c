@@ -60,6 +60,20 @@ static int seq_reserve(Seq *s, Py_ssize_t need) {
     return 0;
 }
 
+/* Append the pair (a, b) to a growing int32 array; on failure frees it and returns -1. */
+static int push_pair(int32_t **out, Py_ssize_t *cap, Py_ssize_t *len, int32_t a, int32_t b) {
+    int32_t *grown = grow(*out, cap, *len + 2, sizeof(int32_t));
+    if (grown == NULL) {
+        PyMem_Free(*out);
+        *out = NULL;
+        return -1;
+    }
+    *out = grown;
+    grown[(*len)++] = a;
+    grown[(*len)++] = b;
+    return 0;
+}
+
 static int check_table(Py_buffer *buf, Py_ssize_t itemsize, const char *what) {
     if (buf->len != (Py_ssize_t)N_CODEPOINTS * itemsize) {
         PyErr_Format(PyExc_ValueError, "%s table must have one entry per code point", what);
@@ -367,16 +381,9 @@ static PyObject *native_runs(PyObject *self, PyObject *args) {
             has |= (c & need) != 0;
             i++;
         }
-        if (has && i - start >= min_len) {
-            int32_t *grown = grow(out, &cap, len + 2, sizeof(int32_t));
-            if (grown == NULL) {
-                PyMem_Free(out);
-                goto done;
-            }
-            out = grown;
-            out[len++] = (int32_t)start;
-            out[len++] = (int32_t)i;
-        }
+        if (has && i - start >= min_len &&
+            push_pair(&out, &cap, &len, (int32_t)start, (int32_t)i) < 0)
+            goto done;
     }
     result = bytes_of(out, len * (Py_ssize_t)sizeof(int32_t));
     PyMem_Free(out);
@@ -469,16 +476,7 @@ static PyObject *native_link_markers(PyObject *self, PyObject *args) {
             default:
                 break;
         }
-        if (found) {
-            int32_t *grown = grow(out, &cap, len + 2, sizeof(int32_t));
-            if (grown == NULL) {
-                PyMem_Free(out);
-                return NULL;
-            }
-            out = grown;
-            out[len++] = (int32_t)i;
-            out[len++] = found;
-        }
+        if (found && push_pair(&out, &cap, &len, (int32_t)i, found) < 0) return NULL;
     }
 #undef AT
     PyObject *result = bytes_of(out, len * (Py_ssize_t)sizeof(int32_t));
@@ -502,7 +500,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "winnow._native", "Winnow's compiled text-normalisation loops.", -1,
-    methods,
+    methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }

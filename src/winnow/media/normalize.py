@@ -255,12 +255,13 @@ class _EditStage:
     ``old_end[k]`` what it replaced in the previous one.
     """
 
-    __slots__ = ("_lists", "new_end", "new_start", "old_end", "old_start")
+    __slots__ = ("_last", "_lists", "new_end", "new_start", "old_end", "old_start")
 
     def __init__(
         self, new_start: list[int], new_end: list[int], old_start: list[int], old_end: list[int]
     ) -> None:
         self._lists = (new_start, new_end, old_start, old_end)  # for one-at-a-time lookups
+        self._last = [end - 1 for end in old_end]  # the last character each one replaced
         self.new_start, self.new_end, self.old_start, self.old_end = (
             np.array(x, dtype=np.int64) for x in self._lists
         )
@@ -283,23 +284,20 @@ class _EditStage:
     def hi(self, i: IntArray) -> IntArray:
         return self._map(np.asarray(i), self.old_end - 1)
 
-    def lo1(self, i: int) -> int:
-        new_start, new_end, old_start, old_end = self._lists
-        k = bisect.bisect_right(new_start, i) - 1
-        if k < 0:
-            return i
-        if i < new_end[k]:
-            return old_start[k]
-        return i + old_end[k] - new_end[k]
-
-    def hi1(self, i: int) -> int:
+    def _map1(self, i: int, inside: list[int]) -> int:
         new_start, new_end, _, old_end = self._lists
         k = bisect.bisect_right(new_start, i) - 1
         if k < 0:
             return i
         if i < new_end[k]:
-            return old_end[k] - 1
+            return inside[k]
         return i + old_end[k] - new_end[k]
+
+    def lo1(self, i: int) -> int:
+        return self._map1(i, self._lists[2])
+
+    def hi1(self, i: int) -> int:
+        return self._map1(i, self._last)
 
 
 class MappedText:
