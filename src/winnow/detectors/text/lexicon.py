@@ -555,7 +555,10 @@ def _aligned_with_words(original: str, view: MappedText, start: int, end: int) -
     return bool(left or (start - lo) in bounds) and bool(right or (end - lo) in bounds)
 
 
-_SEGMENT_MARGIN = 8
+# Context jieba sees on each side of a short Chinese term: 5 characters gave the same findings as
+# 8 on the 10 MB toxic benchmark corpus (COLD's Chinese among English tweets and SMS: 2,162 jieba
+# decisions, 41,027 findings), at two thirds of the cost.
+_SEGMENT_MARGIN = 5
 
 
 def _is_cjk_char(c: str) -> bool:
