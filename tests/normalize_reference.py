@@ -26,9 +26,12 @@ from winnow.media.normalize import (
     _codes,
     _leet_table,
     _Stage,
-    _string,
     _tables,
 )
+
+
+def _string(codes: CodeArray) -> str:
+    return codes.astype("<u4", copy=False).tobytes().decode("utf-32-le")
 
 
 def _select(keep: IntArray) -> _Stage:

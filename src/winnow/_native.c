@@ -74,6 +74,13 @@ static int push_pair(int32_t **out, Py_ssize_t *cap, Py_ssize_t *len, int32_t a,
     return 0;
 }
 
+/* Offsets are written as int32: refuse a text whose offsets could exceed that. */
+static int check_length(Py_ssize_t n, Py_ssize_t limit) {
+    if (n <= limit) return 0;
+    PyErr_SetString(PyExc_ValueError, "text too long for one scan (scan it in chunks)");
+    return -1;
+}
+
 static int check_table(Py_buffer *buf, Py_ssize_t itemsize, const char *what) {
     if (buf->len != (Py_ssize_t)N_CODEPOINTS * itemsize) {
         PyErr_Format(PyExc_ValueError, "%s table must have one entry per code point", what);
@@ -277,10 +284,7 @@ static PyObject *native_match(PyObject *self, PyObject *args) {
     if (check_table(&table, sizeof(uint32_t), "fold") < 0 ||
         check_table(&clsbuf, 1, "class") < 0 || check_table(&leetbuf, sizeof(uint32_t), "leet") < 0)
         goto done;
-    if (PyUnicode_GET_LENGTH(text) > INT32_MAX / 4) {
-        PyErr_SetString(PyExc_ValueError, "text too long for one match view (scan it in chunks)");
-        goto done;
-    }
+    if (check_length(PyUnicode_GET_LENGTH(text), INT32_MAX / 4) < 0) goto done;
     if (fold_into(seq, text, (const uint32_t *)table.buf, expand, &reshaped) < 0) goto done;
     Py_ssize_t m = seq->len;
     uint8_t *bytes = grow(scratch_bytes, &scratch_bytes_cap, 2 * m + 2, 1);
@@ -358,10 +362,7 @@ static PyObject *native_runs(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     if (check_table(&table, 1, "class") < 0) goto done;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (n > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "text too long for one scan (scan it in chunks)");
-        goto done;
-    }
+    if (check_length(n, INT32_MAX) < 0) goto done;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const uint8_t *ctab = (const uint8_t *)table.buf;
@@ -398,10 +399,7 @@ static PyObject *native_byte_starts(PyObject *self, PyObject *args) {
     PyObject *text;
     if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (n > INT32_MAX / 4) {
-        PyErr_SetString(PyExc_ValueError, "text too long for int32 offsets (scan it in chunks)");
-        return NULL;
-    }
+    if (check_length(n, INT32_MAX / 4) < 0) return NULL;
     PyObject *result = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int32_t));
     if (result == NULL) return NULL;
     int32_t *out = (int32_t *)PyBytes_AS_STRING(result);
@@ -428,10 +426,7 @@ static PyObject *native_link_markers(PyObject *self, PyObject *args) {
     PyObject *text;
     if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (n > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "text too long for one scan (scan it in chunks)");
-        return NULL;
-    }
+    if (check_length(n, INT32_MAX) < 0) return NULL;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
 #define AT(j) ((j) < n ? PyUnicode_READ(kind, data, (j)) : 0)

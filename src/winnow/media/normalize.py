@@ -369,10 +369,6 @@ def _codes(text: str) -> CodeArray:
     return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
 
 
-def _string(codes: CodeArray) -> str:
-    return codes.astype("<u4", copy=False).tobytes().decode("utf-32-le")
-
-
 @functools.cache
 def _leet_table() -> CodeArray:
     table = np.arange(0x110000, dtype=np.uint32)
