@@ -11,11 +11,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
+# mediapipe goes in without its declared dependencies (see the image extra in pyproject.toml).
+MEDIAPIPE := mediapipe==0.10.21
+
 install: $(BIN)/python
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e '.[image]'
+	$(PIP) install --quiet --no-deps '$(MEDIAPIPE)'
 
 install-dev: $(BIN)/python
-	$(PIP) install --quiet -e '.[dev,bench]'
+	$(PIP) install --quiet -e '.[image,dev,bench]'
+	$(PIP) install --quiet --no-deps '$(MEDIAPIPE)'
 
 # Winnow's main job on its embedded default: moderate the bundled examples with the default policy.
 run: install
