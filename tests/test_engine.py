@@ -133,9 +133,15 @@ def test_verdict_records_language_policy_hashes_and_timings(engine: Engine) -> N
         pytest.param(Content.from_text(""), ContentError, "empty input", id="empty"),
         pytest.param(
             Content.from_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 20),
+            DecodeError,
+            "image/png does not decode",
+            id="truncated image",
+        ),
+        pytest.param(
+            Content.from_bytes(b"%PDF-1.7\n" + b"0" * 20),
             UnsupportedMediaError,
-            "image/png",
-            id="image",
+            "application/pdf",
+            id="pdf",
         ),
         pytest.param(
             Content.from_bytes(b"ab\x00\x01\x02cd"),

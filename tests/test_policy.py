@@ -24,7 +24,10 @@ def problems(text: str) -> list[str]:
 def test_default_policy_is_valid_and_runs_every_builtin_detector() -> None:
     policy = load_default_policy()
     assert policy.name == "default"
-    assert {s.cls.name for s in policy.detectors} == {"lexicon", "pii", "links", "contact"}
+    assert {s.cls.name for s in policy.detectors} == {
+        *("lexicon", "pii", "links", "contact"),
+        *("nudity", "qrcode", "ocr", "faces"),
+    }
     assert policy.ref.startswith("default@")
 
 

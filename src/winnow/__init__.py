@@ -14,7 +14,7 @@ import os
 
 # onnxruntime sends telemetry unless this is set before it is imported; Winnow's image detectors
 # use it, so the package sets it first. The only thing importing Winnow does to the process.
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # Winnow sends nothing out, whatever the caller set
 
 from winnow._version import __version__
 from winnow.engine import Engine, EngineSettings

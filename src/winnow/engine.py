@@ -1,23 +1,34 @@
 """The one entry point the CLI, the API and workers share: scan one item, return its verdict.
 
-The engine runs the policy's detectors over the content (text in overlapping chunks), turns a
-detector that raises or runs past its time budget into a recorded failure, caps the findings one
-detector may add to one item (and counts the rest), identifies the language, and asks the policy
-for the action. It holds detector instances, built from the policy once; models load lazily on
-the first scan.
+The engine sniffs what it was given (from the bytes, never the name), runs the policy's detectors
+over it (text in overlapping chunks; images frame by frame, with the text read from QR codes and by
+OCR run through the text detectors), turns a detector that raises or runs past its time budget
+into a recorded failure, caps the findings one detector may add to one item (and counts the
+rest), identifies the language, and asks the policy for the action. It holds detector instances,
+built from the policy once; each media kind's models load lazily on its first item.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from winnow.detectors.base import Detector, TextDetector
-from winnow.errors import DetectorTimeoutError
+from winnow.detectors.base import (
+    Detector,
+    ExtractedText,
+    ImageDetector,
+    ImageResult,
+    TextChunk,
+    TextDetector,
+)
+from winnow.errors import DetectorError, DetectorTimeoutError, UnsupportedMediaError
+from winnow.media.image import IMAGE_TYPES, DecodedImage, ImageLimits, decode_image, read_bytes
 from winnow.media.language import identify
 from winnow.media.language import warm_up as warm_language
 from winnow.media.normalize import warm_up as warm_normalisation
+from winnow.media.sniff import sniff_binary
 from winnow.media.text import TextLimits, TextSource
 from winnow.plugins import Registry
 from winnow.policy.evaluate import evaluate
@@ -29,6 +40,7 @@ from winnow.types import (
     Finding,
     Language,
     MediaKind,
+    Region,
     Span,
     Verdict,
 )
@@ -48,6 +60,7 @@ class Budget:
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
     limits: TextLimits = field(default_factory=TextLimits)
+    image: ImageLimits = field(default_factory=ImageLimits)
     budget: Budget = field(default_factory=Budget)
     # Per detector and label; the strongest are kept, the rest counted (see _Strongest).
     max_findings_per_detector: int = 1000
@@ -66,31 +79,161 @@ class Engine:
         self.detectors: tuple[Detector, ...] = tuple(
             setup.cls(setup.config) for setup in self.policy.detectors
         )
-        self._loaded = False
+        self._loaded: set[MediaKind] = set()
+        self._load_errors: dict[str, str] = {}
         self._load_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load every model and table now (a server calls this before taking traffic)."""
-        self._ensure_loaded()
+        for kind in (MediaKind.TEXT, MediaKind.IMAGE):
+            self._ensure_loaded(kind)
 
-    def _ensure_loaded(self) -> None:
-        if self._loaded:
+    def _ensure_loaded(self, kind: MediaKind) -> None:
+        """Load the detectors of one media kind. One that cannot load fails on every item."""
+        if kind in self._loaded:
             return
         with self._load_lock:
-            if not self._loaded:
+            if kind in self._loaded:
+                return
+            if kind is MediaKind.TEXT:
                 warm_normalisation()
                 warm_language()
-                for d in self.detectors:
-                    d.load()
-                self._loaded = True
+            for d in self.detectors:
+                if kind in d.media and d.name not in self._load_errors:
+                    try:
+                        d.load()
+                    except Exception as exc:
+                        why = exc.message if isinstance(exc, DetectorError) else repr(exc)
+                        self._load_errors[d.name] = f"{d.name} could not load: {why}"
+            self._loaded.add(kind)
 
     def scan(self, content: Content | str) -> Verdict:
         """Scan one item. Raises :class:`~winnow.errors.ContentError` for input it cannot scan."""
         if isinstance(content, str):
             content = Content.from_text(content)
-        self._ensure_loaded()
+        if content.text is None and sniff_binary(_head(content)) in IMAGE_TYPES:
+            return self._scan_image(content)
+        self._ensure_loaded(MediaKind.TEXT)
         source = TextSource(content, self.settings.limits)
         return self._scan_text(source)
+
+    def _scan_image(self, content: Content) -> Verdict:
+        limits = self.settings.image
+        data = read_bytes(content, limits.max_bytes)
+        t0 = time.perf_counter()
+        try:
+            image = decode_image(data, limits)
+        except ImportError as exc:
+            raise UnsupportedMediaError(
+                f"content is an image, and this install cannot decode images ({exc}); "
+                "install the image extra with `make install`"
+            ) from None
+        t_decode = time.perf_counter() - t0
+        self._ensure_loaded(MediaKind.IMAGE)
+        detectors = [d for d in self.detectors if isinstance(d, ImageDetector)]
+        budget = self.settings.budget.seconds(len(data))
+        cap = self.settings.max_findings_per_detector
+        found: dict[str, _Strongest] = {d.name: _Strongest(cap) for d in detectors}
+        spent: dict[str, float] = dict.fromkeys(found, 0.0)
+        failures = self._load_failures(detectors)
+        texts: list[ExtractedText] = []
+        notes: list[str] = []
+        for frame in image.frames:
+            for d in detectors:
+                if d.name in failures:
+                    continue
+                t0 = time.perf_counter()
+                result: ImageResult | None = None
+                try:
+                    result = d.detect_image(frame, image)
+                except DetectorTimeoutError as exc:
+                    failures[d.name] = DetectorFailure(d.name, "timeout", exc.message, 0.0)
+                except Exception as exc:
+                    message = f"{type(exc).__name__}: {exc}"
+                    failures[d.name] = DetectorFailure(d.name, "error", message, 0.0)
+                spent[d.name] += time.perf_counter() - t0
+                if result is None:
+                    continue
+                found[d.name].add(result.findings)
+                texts.extend(result.texts)
+                notes.extend(result.notes)
+                if spent[d.name] > budget:
+                    failures[d.name] = DetectorFailure(
+                        d.name,
+                        "timeout",
+                        f"{d.name} ran past its budget of {budget:.2f} s after frame "
+                        f"{frame.index}; findings so far are kept",
+                        _ms(spent[d.name]),
+                    )
+        language: Language | None = None
+        if texts:
+            self._ensure_loaded(MediaKind.TEXT)
+            self._scan_extracted(texts, found, spent, failures, budget)
+            t0 = time.perf_counter()
+            language = identify(" ".join(t.text for t in texts))
+            spent["language"] = time.perf_counter() - t0
+        timings = {"decode": _ms(t_decode)}
+        timings.update((name, _ms(s)) for name, s in spent.items())
+        return self._verdict(
+            found,
+            failures,
+            ContentInfo(
+                kind=MediaKind.IMAGE,
+                bytes=image.bytes,
+                name=content.name,
+                sha256=image.sha256,
+                media_type=image.media_type,
+                width=image.width,
+                height=image.height,
+                frames=image.frame_count,
+                hashes=image.hashes,
+            ),
+            language,
+            timings,
+            _image_notes(image, texts, notes),
+        )
+
+    def _scan_extracted(
+        self,
+        texts: list[ExtractedText],
+        found: dict[str, _Strongest],
+        spent: dict[str, float],
+        failures: dict[str, DetectorFailure],
+        budget: float,
+    ) -> None:
+        """Run the text detectors over text read from an image; findings take the text's box."""
+        detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
+        failures.update(self._load_failures(detectors))
+        for d in detectors:
+            found.setdefault(d.name, _Strongest(self.settings.max_findings_per_detector))
+            spent.setdefault(d.name, 0.0)
+        for t in texts:
+            chunk = TextChunk(t.text[: self.settings.limits.chunk_chars])
+            for d in detectors:
+                if d.name in failures:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    new = [_placed(f, t) for f in d.detect_text(chunk)]
+                except Exception as exc:
+                    message = f"{type(exc).__name__}: {exc}"
+                    failures[d.name] = DetectorFailure(d.name, "error", message, 0.0)
+                    continue
+                finally:
+                    spent[d.name] += time.perf_counter() - t0
+                found[d.name].add(new)
+                if spent[d.name] > budget:
+                    failures[d.name] = DetectorFailure(
+                        d.name, "timeout", f"{d.name} ran past its budget of {budget:.2f} s "
+                        "on text read from the image", _ms(spent[d.name]),
+                    )  # fmt: skip
+
+    def _load_failures(self, detectors: Sequence[Detector]) -> dict[str, DetectorFailure]:
+        return {
+            d.name: DetectorFailure(d.name, "error", self._load_errors[d.name], 0.0)
+            for d in detectors
+            if d.name in self._load_errors
+        }
 
     def _scan_text(self, source: TextSource) -> Verdict:
         detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
@@ -98,7 +241,7 @@ class Engine:
         cap = self.settings.max_findings_per_detector
         found: dict[str, _Strongest] = {d.name: _Strongest(cap) for d in detectors}
         spent: dict[str, float] = dict.fromkeys(found, 0.0)
-        failures: dict[str, DetectorFailure] = {}
+        failures = self._load_failures(detectors)
         language: Language | None = None
         t_lang = 0.0
         for chunk in source.chunks():
@@ -141,34 +284,44 @@ class Engine:
                         f"{chunk.offset + len(chunk.text):,} characters; findings so far are kept",
                         _ms(spent[d.name]),
                     )
-        findings = sorted(
-            (f for kept in found.values() for f in kept.findings()),
-            key=lambda f: (f.location.start if isinstance(f.location, Span) else -1, f.detector),
-        )
-        truncated = {name: kept.dropped for name, kept in found.items() if kept.dropped}
-        failure_list = tuple(failures.values())
-        result = evaluate(self.policy.model, findings, (), failure_list)
         notes: list[str] = []
         if source.replaced:
             notes.append(f"{source.replaced:,} undecodable byte sequence(s) replaced with U+FFFD")
+        timings = {name: _ms(s) for name, s in spent.items()}
+        timings["language"] = _ms(t_lang)
+        info = ContentInfo(
+            kind=MediaKind.TEXT,
+            bytes=source.bytes,
+            chars=source.chars,
+            name=source.content.name,
+            sha256=source.sha256,
+        )
+        return self._verdict(found, failures, info, language, timings, notes)
+
+    def _verdict(
+        self,
+        found: dict[str, _Strongest],
+        failures: dict[str, DetectorFailure],
+        info: ContentInfo,
+        language: Language | None,
+        timings: dict[str, float],
+        notes: list[str],
+    ) -> Verdict:
+        findings = sorted((f for kept in found.values() for f in kept.findings()), key=_position)
+        truncated = {name: kept.dropped for name, kept in found.items() if kept.dropped}
+        failure_list = tuple(failures.values())
+        result = evaluate(self.policy.model, findings, (), failure_list)
+        cap = self.settings.max_findings_per_detector
         for name, n in truncated.items():
             notes.append(
                 f"{name}: {n:,} weaker finding(s) past the cap of {cap:,} per label were counted,"
                 " not kept"
             )
-        timings = {name: _ms(s) for name, s in spent.items()}
-        timings["language"] = _ms(t_lang)
         return Verdict(
             action=result.action,
             rule_hits=result.rule_hits,
             findings=tuple(findings),
-            content=ContentInfo(
-                kind=MediaKind.TEXT,
-                bytes=source.bytes,
-                chars=source.chars,
-                name=source.content.name,
-                sha256=source.sha256,
-            ),
+            content=info,
             policy=self.policy.ref,
             failures=failure_list,
             suppressed=result.suppressed,
@@ -213,6 +366,71 @@ class _Strongest:
 
 def _strength(f: Finding) -> tuple[float, int]:
     return -f.score, f.location.start if isinstance(f.location, Span) else -1
+
+
+def _position(f: Finding) -> tuple[int, int, int, str]:
+    """Reading order: text by offset; image regions by frame, then top to bottom, left to right."""
+    loc = f.location
+    if isinstance(loc, Span):
+        return (loc.start, 0, 0, f.detector)
+    if isinstance(loc, Region):
+        return (loc.frame or 0, loc.y, loc.x, f.detector)
+    return (-1, 0, 0, f.detector)
+
+
+_READER = {"ocr": "OCR", "qrcode": "QR decoding"}
+
+
+def _placed(f: Finding, t: ExtractedText) -> Finding:
+    """A finding in text read from an image, moved to the box the text was read from."""
+    evidence = dict(f.evidence)
+    evidence["found_in"] = t.source
+    if isinstance(f.location, Span):
+        evidence["text_start"], evidence["text_end"] = f.location.start, f.location.end
+        excerpt: str | None = f.excerpt
+        if excerpt is None:
+            excerpt = t.text[f.location.start : f.location.end]
+    else:
+        excerpt = f.excerpt
+    if t.source == "ocr":
+        evidence["ocr_confidence"] = t.confidence
+    return Finding(
+        label=f.label,
+        score=f.score,
+        detector=f.detector,
+        detector_version=f.detector_version,
+        explanation=f"{f.explanation} (in text read by {_READER[t.source]})",
+        location=t.region,
+        excerpt=excerpt,
+        evidence=evidence,
+    )
+
+
+def _image_notes(image: DecodedImage, texts: list[ExtractedText], notes: list[str]) -> list[str]:
+    out = []
+    if image.frame_count > len(image.frames):
+        sampled = ", ".join(str(f.index) for f in image.frames)
+        out.append(f"animation of {image.frame_count:,} frames: frames {sampled} were scanned")
+    out.extend(dict.fromkeys(notes))
+    if texts:
+        out.append(
+            f"{len(texts)} piece(s) of text read from the image went through the text detectors"
+        )
+    return out
+
+
+def _head(content: Content) -> bytes:
+    """The first bytes of a file or byte string, for sniffing (b"" when unreadable: the text
+    path then reports the problem)."""
+    if content.data is not None:
+        return content.data[:64]
+    if content.path is not None:
+        try:
+            with content.path.open("rb") as f:
+                return f.read(64)
+        except OSError:
+            return b""
+    return b""
 
 
 def _ms(seconds: float) -> float:

@@ -158,6 +158,21 @@ class Language:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentHash:
+    """A hash of the content, for hash banks: ``md5``/``sha256`` of the bytes, ``pdq`` of pixels.
+
+    ``value`` is lowercase hex. PDQ carries its ``quality`` (0..100; below 50 it is unreliable
+    for matching) and, for animated images, the ``frame`` it was computed from.
+    """
+
+    algorithm: str
+    value: str
+    quality: int | None = None
+    frame: int | None = None
+    exact: bool = True  # False: computed from a reduced decode of a very large image
+
+
+@dataclass(frozen=True, slots=True)
 class ContentInfo:
     """What was scanned, without the content itself."""
 
@@ -166,6 +181,11 @@ class ContentInfo:
     chars: int | None = None
     name: str | None = None
     sha256: str | None = None
+    media_type: str | None = None
+    width: int | None = None  # images: upright size in pixels (EXIF orientation applied)
+    height: int | None = None
+    frames: int | None = None  # images: frames in the file (1 for a still image)
+    hashes: tuple[ContentHash, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

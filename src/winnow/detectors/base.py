@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from winnow.media.normalize import MappedText, match_view, plain_view
-from winnow.types import EvidenceValue, Finding, MediaKind, Span
+from winnow.types import EvidenceValue, Finding, Location, MediaKind, Region, Span
+
+if TYPE_CHECKING:
+    from winnow.media.image import DecodedImage, ImageFrame
 
 
 class DetectorConfig(BaseModel):
@@ -78,6 +81,8 @@ class Detector(ABC):
     examples: ClassVar[tuple[Example, ...]] = ()
     # Whether the detector runs when a policy does not mention it.
     enabled_by_default: ClassVar[bool] = True
+    # Reads text out of media (OCR) for the text detectors, with no labels of its own.
+    extracts_text: ClassVar[bool] = False
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -91,7 +96,7 @@ class Detector(ABC):
         score: float,
         explanation: str,
         *,
-        span: Span | None = None,
+        location: Location | None = None,
         excerpt: str | None = None,
         **evidence: EvidenceValue,
     ) -> Finding:
@@ -101,7 +106,7 @@ class Detector(ABC):
             detector=self.name,
             detector_version=self.version,
             explanation=explanation,
-            location=span,
+            location=location,
             excerpt=excerpt,
             evidence=evidence,
         )
@@ -113,3 +118,35 @@ class TextDetector(Detector):
     @abstractmethod
     def detect_text(self, chunk: TextChunk) -> Iterable[Finding]:
         """Findings for one chunk; spans in whole-text coordinates (use ``chunk.span``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedText:
+    """Text an image detector read from an image (a QR payload, an OCR line), and where.
+
+    The engine runs the policy's text detectors over it; their findings keep ``region``.
+    """
+
+    text: str
+    region: Region
+    source: Literal["qrcode", "ocr"]
+    confidence: float = 1.0
+
+
+@dataclass(slots=True)
+class ImageResult:
+    """What an image detector returns for one frame: findings, text it read, and notes."""
+
+    findings: list[Finding] = field(default_factory=list)
+    texts: list[ExtractedText] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class ImageDetector(Detector):
+    """A detector of still images and sampled frames of animations (and, later, video)."""
+
+    media: ClassVar[frozenset[MediaKind]] = frozenset({MediaKind.IMAGE})
+
+    @abstractmethod
+    def detect_image(self, frame: ImageFrame, image: DecodedImage) -> ImageResult:
+        """Findings for one frame; regions in original image coordinates (``frame.region``)."""

@@ -106,7 +106,7 @@ class TextSource:
         mime = sniff_binary(head)
         if mime is not None:
             raise UnsupportedMediaError(
-                f"content is {mime} (recognised from its bytes); this install scans text only"
+                f"content is {mime} (recognised from its bytes); Winnow scans text and images"
             )
         self.encoding = c.encoding or next(
             (enc for bom, enc in _BOMS if head.startswith(bom)), "utf-8"
