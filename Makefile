@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run test install install-dev lint typecheck pytest bench eval-pii clean
+.PHONY: run test install install-dev lint typecheck pytest bench bench-image eval-pii eval-images clean
 
 $(BIN)/python:
 	sh scripts/build-deps.sh $(PYTHON)
@@ -44,6 +44,13 @@ test: install-dev lint typecheck pytest
 bench: install-dev
 	$(BIN)/python benchmarks/bench_text.py
 	$(BIN)/python benchmarks/bench_text_stages.py
+	$(BIN)/python benchmarks/bench_image.py
+
+bench-image: install-dev
+	$(BIN)/python benchmarks/bench_image.py
+
+eval-images: install
+	$(BIN)/winnow eval images
 
 eval-pii: install
 	$(BIN)/winnow eval pii

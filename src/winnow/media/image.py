@@ -263,26 +263,49 @@ def _pdq(rgb: RGB, frame: int | None, exact: bool) -> ContentHash:
 def _decode_jpeg(
     data: bytes, im: PILImage.Image, orientation: int, limits: ImageLimits, pdq: bool
 ) -> tuple[list[ImageFrame], list[ContentHash]]:
-    """libjpeg-turbo through simplejpeg: full size for an exact PDQ, else DCT-scaled."""
+    """libjpeg-turbo through simplejpeg, at reduced size wherever full size is not needed.
+
+    The detectors' copy is a DCT-scaled decode (libjpeg-turbo skips the high frequencies, so a
+    half-size decode costs less than a full one and needs no resize). PDQ gets a full-size
+    decode, as the reference does; only a JPEG over ``pdq_full_decode_max_pixels`` is hashed
+    from a DCT-scaled decode that keeps at least 1024 px (``exact=False``).
+    """
     import simplejpeg  # type: ignore[import-untyped]
 
     w, h = im.size
-    full = pdq and w * h <= limits.pdq_full_decode_max_pixels
     try:
-        if full:
-            rgb = simplejpeg.decode_jpeg(data, "RGB")
-        else:
-            # The smallest DCT scale that keeps the working size (and, for PDQ, 1024 px) whole.
-            keep = max(limits.working_size, 1024 if pdq else 0)
-            f = min(1.0, keep / max(w, h))
-            rgb = simplejpeg.decode_jpeg(
-                data, "RGB", min_width=math.ceil(w * f), min_height=math.ceil(h * f)
-            )
+        working, scale0 = _jpeg_at_most(simplejpeg, data, w, h, limits.working_size)
+        hashes: list[ContentHash] = []
+        if pdq:
+            if w * h <= limits.pdq_full_decode_max_pixels:
+                hashes.append(_pdq(simplejpeg.decode_jpeg(data, "RGB"), None, exact=True))
+            else:
+                f = min(1.0, 1024 / min(w, h))
+                big = simplejpeg.decode_jpeg(
+                    data, "RGB", min_width=math.ceil(w * f), min_height=math.ceil(h * f)
+                )
+                hashes.append(_pdq(big, None, exact=False))
     except ValueError as exc:
         raise DecodeError(f"image/jpeg does not decode: {exc}") from None
-    scale0 = rgb.shape[1] / w
-    hashes = [_pdq(rgb, None, exact=full)] if pdq else []
-    return [_working(rgb, 0, orientation, limits, scale0)], hashes
+    return [_working(working, 0, orientation, limits, scale0)], hashes
+
+
+# The DCT scaling factors libjpeg-turbo supports below full size, largest first.
+_JPEG_SCALES = (7 / 8, 3 / 4, 5 / 8, 1 / 2, 3 / 8, 1 / 4, 1 / 8)
+
+
+def _jpeg_at_most(simplejpeg: Any, data: bytes, w: int, h: int, side: int) -> tuple[RGB, float]:
+    """The smallest-cost DCT-scaled decode whose longest side still reaches ``side`` or the
+    largest scale that fits in it: a copy the working resize has little or nothing left to do."""
+    longest = max(w, h)
+    if longest <= side:
+        return simplejpeg.decode_jpeg(data, "RGB"), 1.0
+    fits = [s for s in _JPEG_SCALES if math.ceil(longest * s) <= side]
+    s = fits[0] if fits else _JPEG_SCALES[-1]
+    rgb = simplejpeg.decode_jpeg(
+        data, "RGB", min_width=math.ceil(w * s), min_height=math.ceil(h * s)
+    )
+    return rgb, rgb.shape[1] / w
 
 
 def _decode_pil(

@@ -27,7 +27,7 @@ class OcrConfig(DetectorConfig):
         "auto", description="auto: only where the text-presence check sees text"
     )
     min_confidence: float = Field(0.5, ge=0.0, le=1.0, description="lines below are dropped")
-    max_side: int = Field(736, ge=320, le=4096, description="longest side the OCR model sees")
+    max_side: int = Field(640, ge=320, le=4096, description="longest side the OCR model sees")
     check_side: int = Field(256, ge=128, le=1024, description="size of the text-presence check")
     min_text_boxes: int = Field(1, ge=1, description="boxes the check must find for OCR to run")
     threads: int = Field(1, ge=1, le=64)
