@@ -178,6 +178,10 @@ def decode_image(data: bytes, limits: ImageLimits, *, pdq: bool = True) -> Decod
                 frames, pdq_hashes = _decode_pil(im, frame_count, orientation, limits, pdq)
     except ContentError:
         raise
+    except pil.UnidentifiedImageError:
+        raise DecodeError(
+            f"{media_type} does not decode: its header is damaged or cut short"
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
         raise DecodeError(f"{media_type} does not decode: {exc}") from None
     except pil.DecompressionBombError as exc:  # not reached: Winnow checks first
