@@ -148,13 +148,13 @@ def main() -> None:
     f_gate = _median_ms(lambda: ocr._check(bgr), args.runs)
 
     rows = [
-        ("decode: DCT-scaled working copy (no PDQ)", winnow_decode, f_decode, "simplejpeg full"),
         (
-            "  + MD5, SHA-256, PDQ (= decode stage)",
+            "decode stage (decode, MD5, SHA-256, PDQ)",
             winnow_decode_hash,
             f_decode + f_bytes + w_pdq,
             "simplejpeg + hashlib + Winnow PDQ",
         ),
+        ("  of which decode (DCT-scaled working copy)", winnow_decode, f_decode, "simplejpeg full"),
         ("  PDQ alone: Winnow's C core", w_pdq, f_pdqhash, "pdqhash (reference)"),
         (
             "nudity (NudeNet + OpenNSFW)",
@@ -164,12 +164,12 @@ def main() -> None:
         ),
         ("qrcode", stage["qrcode"], f_zxing, "zxing-cpp on ready grey"),
         ("faces", stage["faces"], f_faces, "MediaPipe on ready RGB"),
-        ("ocr gate (text detection, 256 px)", stage["ocr"], f_gate, "RapidOCR det only"),
+        ("ocr: 256 px gate, then OCR if text", stage["ocr"], f_gate, "RapidOCR det only"),
     ]
     print(f"Image scan, {source}; one core; median of {args.runs} runs")
     print(f"{'stage':44} {'Winnow ms':>10} {'floor ms':>9} {'share':>6}  floor")
     for name, ms, floor, what in rows:
-        share = f"{ms / total:.0%}" if not name.startswith("  ") else ""
+        share = "" if name.startswith("  ") else f"{ms / total:.0%}"
         print(f"{name:44} {ms:10.1f} {floor:9.1f} {share:>6}  {what}")
     print(f"{'whole scan, default policy (engine.scan)':44} {total:10.1f}")
     other = total - sum(v for k, v in stage.items())
