@@ -18,19 +18,22 @@ def _default_data() -> Path:
     return Path(os.environ.get("WINNOW_DATA", "../shared/data"))
 
 
-@click.group("eval")
-def eval_group() -> None:
-    """Score detectors on labelled data sets."""
-
-
-@eval_group.command("pii")
-@click.option(
+_data_option = click.option(
     "--data",
     type=click.Path(path_type=Path),
     default=_default_data,
     show_default="$WINNOW_DATA or ../shared/data",
     help="Folder holding the data sets.",
 )
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Score detectors on labelled data sets."""
+
+
+@eval_group.command("pii")
+@_data_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def eval_pii(data: Path, as_json: bool) -> None:
     """PII detector on presidio-research's synthetic set: P/R/F1 per entity type."""
@@ -62,13 +65,7 @@ def eval_pii(data: Path, as_json: bool) -> None:
 
 
 @eval_group.command("images")
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    default=_default_data,
-    show_default="$WINNOW_DATA or ../shared/data",
-    help="Folder holding the data sets.",
-)
+@_data_option
 def eval_images(data: Path) -> None:
     """QR decoding, nudity false positives on benign photos, OCR and its gate."""
     from winnow.evaluation import images as ev

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from winnow.errors import ContentError, DecodeError, LimitExceededError, UnsupportedMediaError
-from winnow.media.sniff import sniff_binary
+from winnow.media.sniff import open_file, sniff_binary
 from winnow.types import Content, ContentHash, Region
 
 if TYPE_CHECKING:
@@ -107,15 +107,8 @@ def read_bytes(content: Content, max_bytes: int) -> bytes:
     if content.data is not None:
         data = content.data
     elif content.path is not None:
-        try:
-            with content.path.open("rb") as f:
-                data = f.read(max_bytes + 1)
-        except FileNotFoundError:
-            raise ContentError(f"no such file: {content.path}") from None
-        except IsADirectoryError:
-            raise ContentError(f"{content.path} is a directory") from None
-        except OSError as exc:
-            raise ContentError(f"cannot read {content.path}: {exc.strerror}") from None
+        with open_file(content.path) as f:
+            data = f.read(max_bytes + 1)
         if len(data) > max_bytes:
             size = content.path.stat().st_size
             raise LimitExceededError("max_image_bytes", size, max_bytes, "bytes")

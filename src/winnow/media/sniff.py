@@ -1,6 +1,24 @@
-"""Recognise a file's type from its first bytes, never from its name."""
+"""Recognise a file's type from its first bytes, never from its name; open files to be scanned."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+from winnow.errors import ContentError
+
+
+def open_file(path: Path) -> BinaryIO:
+    """A file opened for scanning, or a ContentError that says why it cannot be."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise ContentError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise ContentError(f"{path} is a directory") from None
+    except OSError as exc:
+        raise ContentError(f"cannot read {path}: {exc.strerror}") from None
+
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),

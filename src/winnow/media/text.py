@@ -18,7 +18,7 @@ from typing import BinaryIO, Literal
 
 from winnow.detectors.base import TextChunk
 from winnow.errors import ContentError, DecodeError, LimitExceededError, UnsupportedMediaError
-from winnow.media.sniff import looks_binary, sniff_binary
+from winnow.media.sniff import looks_binary, open_file, sniff_binary
 from winnow.types import Content
 
 _BOMS = (
@@ -73,14 +73,7 @@ class TextSource:
 
     def _open(self) -> BinaryIO:
         assert self.content.path is not None
-        try:
-            return self.content.path.open("rb")
-        except FileNotFoundError:
-            raise ContentError(f"no such file: {self.content.path}") from None
-        except IsADirectoryError:
-            raise ContentError(f"{self.content.path} is a directory") from None
-        except OSError as exc:
-            raise ContentError(f"cannot read {self.content.path}: {exc.strerror}") from None
+        return open_file(self.content.path)
 
     def _check_head(self) -> None:
         c = self.content
