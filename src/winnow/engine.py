@@ -10,16 +10,17 @@ built from the policy once; each media kind's models load lazily on its first it
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from winnow.detectors.base import (
     Detector,
     ExtractedText,
     ImageDetector,
-    ImageResult,
     TextChunk,
     TextDetector,
 )
@@ -44,6 +45,8 @@ from winnow.types import (
     Span,
     Verdict,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,29 +145,12 @@ class Engine:
             for d in detectors:
                 if d.name in failures:
                     continue
-                t0 = time.perf_counter()
-                result: ImageResult | None = None
-                try:
-                    result = d.detect_image(frame, image)
-                except DetectorTimeoutError as exc:
-                    failures[d.name] = DetectorFailure(d.name, "timeout", exc.message, 0.0)
-                except Exception as exc:
-                    message = f"{type(exc).__name__}: {exc}"
-                    failures[d.name] = DetectorFailure(d.name, "error", message, 0.0)
-                spent[d.name] += time.perf_counter() - t0
-                if result is None:
-                    continue
-                found[d.name].add(result.findings)
-                texts.extend(result.texts)
-                notes.extend(result.notes)
-                if spent[d.name] > budget:
-                    failures[d.name] = DetectorFailure(
-                        d.name,
-                        "timeout",
-                        f"{d.name} ran past its budget of {budget:.2f} s after frame "
-                        f"{frame.index}; findings so far are kept",
-                        _ms(spent[d.name]),
-                    )
+                call = functools.partial(d.detect_image, frame, image)
+                result = _run(d.name, call, spent, failures, budget, f"after frame {frame.index}")
+                if result is not None:
+                    found[d.name].add(result.findings)
+                    texts.extend(result.texts)
+                    notes.extend(result.notes)
         language: Language | None = None
         if texts:
             self._ensure_loaded(MediaKind.TEXT)
@@ -212,21 +198,10 @@ class Engine:
             for d in detectors:
                 if d.name in failures:
                     continue
-                t0 = time.perf_counter()
-                try:
-                    new = [_placed(f, t) for f in d.detect_text(chunk)]
-                except Exception as exc:
-                    message = f"{type(exc).__name__}: {exc}"
-                    failures[d.name] = DetectorFailure(d.name, "error", message, 0.0)
-                    continue
-                finally:
-                    spent[d.name] += time.perf_counter() - t0
-                found[d.name].add(new)
-                if spent[d.name] > budget:
-                    failures[d.name] = DetectorFailure(
-                        d.name, "timeout", f"{d.name} ran past its budget of {budget:.2f} s "
-                        "on text read from the image", _ms(spent[d.name]),
-                    )  # fmt: skip
+                call = functools.partial(_text_findings, d, chunk)
+                new = _run(d.name, call, spent, failures, budget, "on text read from the image")
+                if new is not None:
+                    found[d.name].add([_placed(f, t) for f in new])
 
     def _load_failures(self, detectors: Sequence[Detector]) -> dict[str, DetectorFailure]:
         return {
@@ -256,33 +231,17 @@ class Engine:
             for d in detectors:
                 if d.name in failures:
                     continue
-                t0 = time.perf_counter()
-                try:
-                    new = [
-                        f
-                        for f in d.detect_text(chunk)
-                        if not isinstance(f.location, Span) or own_lo <= f.location.start < own_hi
-                    ]
-                except DetectorTimeoutError as exc:
-                    spent[d.name] += time.perf_counter() - t0
-                    failures[d.name] = DetectorFailure(
-                        d.name, "timeout", exc.message, _ms(spent[d.name])
-                    )
-                    continue
-                except Exception as exc:
-                    spent[d.name] += time.perf_counter() - t0
-                    message = f"{type(exc).__name__}: {exc}"
-                    failures[d.name] = DetectorFailure(d.name, "error", message, _ms(spent[d.name]))
-                    continue
-                spent[d.name] += time.perf_counter() - t0
-                found[d.name].add(new)
-                if spent[d.name] > budget:
-                    failures[d.name] = DetectorFailure(
-                        d.name,
-                        "timeout",
-                        f"{d.name} ran past its budget of {budget:.2f} s after "
-                        f"{chunk.offset + len(chunk.text):,} characters; findings so far are kept",
-                        _ms(spent[d.name]),
+                where = f"after {chunk.offset + len(chunk.text):,} characters"
+                call = functools.partial(_text_findings, d, chunk)
+                new = _run(d.name, call, spent, failures, budget, where)
+                if new is not None:
+                    found[d.name].add(
+                        [
+                            f
+                            for f in new
+                            if not isinstance(f.location, Span)
+                            or own_lo <= f.location.start < own_hi
+                        ]
                     )
         notes: list[str] = []
         if source.replaced:
@@ -362,6 +321,45 @@ class _Strongest:
         for kept in self.by_label.values():
             self._cut(kept)
         return [f for kept in self.by_label.values() for f in kept]
+
+
+def _run(
+    name: str,
+    call: Callable[[], T],
+    spent: dict[str, float],
+    failures: dict[str, DetectorFailure],
+    budget: float,
+    where: str,
+) -> T | None:
+    """One detector call, timed into ``spent``. A detector that raises becomes a failure (and
+    None); one whose total time passes ``budget`` becomes a timeout after this call, whose
+    findings are still returned, so nothing it found is lost."""
+    t0 = time.perf_counter()
+    try:
+        result = call()
+    except DetectorTimeoutError as exc:
+        spent[name] += time.perf_counter() - t0
+        failures[name] = DetectorFailure(name, "timeout", exc.message, _ms(spent[name]))
+        return None
+    except Exception as exc:
+        spent[name] += time.perf_counter() - t0
+        message = f"{type(exc).__name__}: {exc}"
+        failures[name] = DetectorFailure(name, "error", message, _ms(spent[name]))
+        return None
+    spent[name] += time.perf_counter() - t0
+    if spent[name] > budget:
+        failures[name] = DetectorFailure(
+            name,
+            "timeout",
+            f"{name} ran past its budget of {budget:.2f} s {where}; findings so far are kept",
+            _ms(spent[name]),
+        )
+    return result
+
+
+def _text_findings(d: TextDetector, chunk: TextChunk) -> list[Finding]:
+    """A text detector's findings, drawn inside the engine's error handling (they may be lazy)."""
+    return list(d.detect_text(chunk))
 
 
 def _strength(f: Finding) -> tuple[float, int]:
