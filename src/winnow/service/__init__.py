@@ -1,0 +1,1 @@
+"""Winnow as a service: settings, the HTTP API (FastAPI) and what it shares with the workers."""
