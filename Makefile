@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run test install install-dev lint typecheck pytest bench bench-image eval-pii eval-images clean
+.PHONY: run test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean
 
 $(BIN)/python:
 	sh scripts/build-deps.sh $(PYTHON)
@@ -15,11 +15,11 @@ $(BIN)/python:
 MEDIAPIPE := mediapipe==0.10.21
 
 install: $(BIN)/python
-	$(PIP) install --quiet -e '.[image]'
+	$(PIP) install --quiet -e '.[image,service]'
 	$(PIP) install --quiet --no-deps '$(MEDIAPIPE)'
 
 install-dev: $(BIN)/python
-	$(PIP) install --quiet -e '.[image,dev,bench]'
+	$(PIP) install --quiet -e '.[image,service,dev,bench]'
 	$(PIP) install --quiet --no-deps '$(MEDIAPIPE)'
 
 # Winnow's main job on its embedded default: moderate the bundled examples with the default policy.
@@ -45,6 +45,10 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_text.py
 	$(BIN)/python benchmarks/bench_text_stages.py
 	$(BIN)/python benchmarks/bench_image.py
+	$(BIN)/python benchmarks/bench_service.py
+
+bench-service: install-dev
+	$(BIN)/python benchmarks/bench_service.py
 
 bench-image: install-dev
 	$(BIN)/python benchmarks/bench_image.py

@@ -296,13 +296,15 @@ def labels() -> None:
     Console(highlight=False).print(table)
 
 
-def _register_eval() -> None:
+def _register() -> None:
     from winnow.cli.evaluate import eval_group
+    from winnow.cli.service import db, key, serve, worker
 
-    cli.add_command(eval_group)
+    for command in (eval_group, serve, worker, key, db):
+        cli.add_command(command)
 
 
-_register_eval()
+_register()
 
 
 def main() -> None:

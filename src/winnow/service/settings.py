@@ -14,7 +14,7 @@ variable                           default                     meaning
 ``WINNOW_RETENTION_DAYS``          0 (content never stored)    keep scanned content this long
 ``WINNOW_WEBHOOK_MAX_ATTEMPTS``    8                           deliveries tried per job
 ``WINNOW_WEBHOOK_TIMEOUT``         5                           seconds per delivery attempt
-``WINNOW_JOB_VISIBILITY_TIMEOUT``  300                         seconds before a silent job is retried
+``WINNOW_JOB_VISIBILITY_TIMEOUT``  300                         seconds before a job is retried
 =================================  ==========================  =====================================
 
 A key's own rate limit (``winnow key create --rate-limit``) overrides the default for that key.

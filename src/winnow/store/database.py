@@ -404,43 +404,38 @@ class Store:
     # -- scans -------------------------------------------------------------------------------------
 
     def record_scans(
-        self, rows: Sequence[Mapping[str, Any]], audits: Sequence[Mapping[str, Any]]
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        audits: Sequence[Mapping[str, Any]],
+        retained: Sequence[Mapping[str, Any]] = (),
     ) -> None:
-        """Write finished synchronous scans and their audit entries in one transaction."""
+        """Write finished synchronous scans, their audit entries (and retained content) at once."""
         with self._write() as conn:
             if rows:
                 conn.execute(insert(scans), list(rows))
+            if retained:
+                conn.execute(insert(payloads), list(retained))
             if audits:
                 conn.execute(insert(audit_log), list(audits))
 
-    def create_job(
-        self,
-        row: Mapping[str, Any],
-        *,
-        text: str | None,
-        data: bytes | None,
-        retain_until: float | None,
-    ) -> None:
-        """A queued scan and its content, held until the job is done (or retention ends)."""
+    def create_jobs(self, jobs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> None:
+        """Queued scans with their content (a payload row), held until the job is done."""
         with self._write() as conn:
-            conn.execute(insert(scans).values(**row))
+            conn.execute(insert(scans), [row for row, _ in jobs])
+            conn.execute(insert(payloads), [payload for _, payload in jobs])
             conn.execute(
-                insert(payloads).values(
-                    scan_id=row["id"],
-                    tenant_id=row["tenant_id"],
-                    text=text,
-                    data=data,
-                    retained=retain_until is not None,
-                    expires_at=retain_until,
-                )
-            )
-            _audit(
-                conn,
-                row["tenant_id"],
-                "scan.queued",
-                actor=row["key_id"],
-                scan_id=row["id"],
-                detail={"bytes": row["size_bytes"], "name": row.get("name")},
+                insert(audit_log),
+                [
+                    audit_row(
+                        row["tenant_id"],
+                        "scan.queued",
+                        actor=row["key_id"],
+                        scan_id=row["id"],
+                        detail={"bytes": row["size_bytes"], "name": row["name"]},
+                        at=row["created_at"],
+                    )
+                    for row, _ in jobs
+                ],
             )
 
     def claim_job(self, scan_id: str, worker: str) -> tuple[RowMapping, RowMapping | None] | None:
@@ -558,7 +553,7 @@ class Store:
 
     def record_delivery(
         self,
-        row: Mapping[str, Any],
+        row: Mapping[Any, Any],
         *,
         status_code: int | None,
         error: str | None,
