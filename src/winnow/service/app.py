@@ -210,21 +210,27 @@ async def _form_items(request: Request, service: Service) -> tuple[list[Item], d
     )
     items: list[Item] = []
     options: dict[str, Any] = {}
-    for field, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            if field != "file":
-                raise ApiError(422, "invalid_request", f"unknown file field {field!r}; use 'file'")
-            items.append(Item(data=await value.read(), name=value.filename))
-        elif field == "text":
-            items.append(Item(text=value))
-        elif field in ("policy", "webhook_url", "name", "async"):
-            options[field] = value
-        else:
-            raise ApiError(
-                422,
-                "invalid_request",
-                f"unknown form field {field!r}; expected file, text, policy, async, webhook_url",
-            )
+    try:
+        for field, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if field != "file":
+                    raise ApiError(
+                        422, "invalid_request", f"unknown file field {field!r}; use 'file'"
+                    )
+                items.append(Item(data=await value.read(), name=value.filename))
+            elif field == "text":
+                items.append(Item(text=value))
+            elif field in ("policy", "webhook_url", "name", "async"):
+                options[field] = value
+            else:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    f"unknown form field {field!r}; expected file, text, policy, async, "
+                    "webhook_url, name",
+                )
+    finally:
+        await form.close()
     if "async" in options:
         raw = str(options["async"]).lower()
         if raw not in ("true", "false", "1", "0"):
