@@ -125,7 +125,7 @@ def test_batch_of_texts_answers_in_order(api: Api) -> None:
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [x["name"] for x in results] == ["a", "b", "c"]
-    assert [x["verdict"]["action"] for x in results][0] == "pass"
+    assert results[0]["verdict"]["action"] == "pass"
     assert results[1]["verdict"]["action"] != "pass"
     queued = api.client.post("/v1/scans", json={"items": items, "async": True}, headers=h)
     assert queued.status_code == 202

@@ -114,7 +114,7 @@ class WebhookSender:
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         elapsed = (time.perf_counter() - t0) * 1000
         attempt = int(row["webhook_attempts"]) + 1

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
+from starlette.routing import Match
 
 from winnow._version import __version__
 from winnow.errors import PolicyError, WinnowError, http_status
@@ -71,9 +72,29 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Fas
 
     app.include_router(moderation_routes(service))
     _ops_routes(app, service)
+    _document_scan_request(app)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_request_bytes)
     app.add_middleware(_Measured, service=service)
     return app
+
+
+def _document_scan_request(app: FastAPI) -> None:
+    """Put ScanRequest (read by hand, for its three content types) into the OpenAPI components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            extra = schemas.ScanRequest.model_json_schema(
+                by_alias=True, ref_template="#/components/schemas/{model}"
+            )
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components.update(extra.pop("$defs", {}))
+            components["ScanRequest"] = extra
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class _Measured:
@@ -141,9 +162,23 @@ def _errors(app: FastAPI) -> None:
         return json_response(error_body("invalid_request", message, problems=problems), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return json_response(error_body(code, str(exc.detail)), exc.status_code, exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the path has, not only the first route's
+            allowed = sorted(
+                m
+                for route in app.router.routes
+                if route.matches(request.scope)[0] is not Match.NONE
+                for m in getattr(route, "methods", None) or ()
+            )
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+            return json_response(error_body("method_not_allowed", message), 405, headers)
+        if exc.status_code == 400:  # the body could not be parsed at all (JSON, multipart)
+            message = f"the request body could not be parsed: {exc.detail}"
+            return json_response(error_body("invalid_request", message), 422, headers)
+        code = {404: "not_found"}.get(exc.status_code, "http_error")
+        return json_response(error_body(code, str(exc.detail)), exc.status_code, headers)
 
     @app.exception_handler(MultiPartException)
     async def multipart_error(_: Request, exc: MultiPartException) -> Response:
@@ -312,6 +347,11 @@ def _scan_routes(app: FastAPI, service: Service) -> None:
         if empty:
             which = "the item" if not batch else f"item {empty[0]}"
             raise ApiError(422, "invalid_request", f"{which} is empty: there is nothing to scan")
+        if options["webhook_url"] is not None:
+            try:
+                schemas.check_webhook_url(str(options["webhook_url"]))
+            except ValueError as exc:
+                raise ApiError(422, "invalid_request", str(exc)) from None
         spec = options["policy"]
         as_job = (
             options["async"]

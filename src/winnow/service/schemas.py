@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 POLICY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 POLICY_SPEC = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@[0-9]{1,9})?$"
+
+
+def check_webhook_url(url: str) -> str:
+    """An absolute http(s) URL with a host, or ValueError saying what is wrong."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"webhook_url is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("webhook_url must be an absolute http:// or https:// URL with a host")
+    return url
 
 
 class _Strict(BaseModel):
@@ -46,6 +58,11 @@ class ScanRequest(_Strict):
         pattern=r"^https?://[^\s]+$",
         description="POST the finished job here, signed (makes the scan a job).",
     )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        return None if value is None else check_webhook_url(value)
 
     @model_validator(mode="after")
     def _one_input(self) -> ScanRequest:
