@@ -8,6 +8,8 @@ Nothing is discovered at import time; :class:`Registry` loads plugins on first u
 
 from __future__ import annotations
 
+import importlib
+import os
 import threading
 from collections.abc import Iterable
 
@@ -86,9 +88,25 @@ _default_lock = threading.Lock()
 
 
 def default_registry() -> Registry:
-    """The process-wide registry of installed plugins (created on first call, not at import)."""
+    """The process-wide registry of installed plugins (created on first call, not at import).
+
+    Besides installed packages' entry points, ``WINNOW_PLUGINS`` may name importable modules
+    (comma-separated) that implement the hooks: site-local detectors without packaging them.
+    """
     global _default
     with _default_lock:
         if _default is None:
-            _default = Registry()
+            _default = Registry(_env_plugins())
         return _default
+
+
+def _env_plugins() -> list[object]:
+    modules: list[object] = []
+    for name in filter(None, (n.strip() for n in os.environ.get("WINNOW_PLUGINS", "").split(","))):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError as exc:
+            raise ConfigError(
+                f"WINNOW_PLUGINS names {name!r}, which cannot be imported: {exc}"
+            ) from None
+    return modules

@@ -74,6 +74,23 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def make_job(store: Store, token: Any, *, text: str, policy: str | None = None, **kw: Any) -> str:
+    """A queued job written straight to the store, as the API writes one."""
+    from winnow.service.records import new_scan_id
+    from winnow.store.schema import scans
+
+    row: dict[str, Any] = dict.fromkeys(c.name for c in scans.columns)
+    row.update(
+        id=new_scan_id(), tenant_id=token.tenant_id, key_id=token.key_id, status="queued",
+        mode="async", policy=policy, size_bytes=len(text), attempts=0, webhook_attempts=0,
+        created_at=time.time(), **kw,
+    )  # fmt: skip
+    payload = {"scan_id": row["id"], "tenant_id": token.tenant_id, "text": text, "data": None,
+               "retained": False, "expires_at": None}  # fmt: skip
+    store.create_jobs([(row, payload)])
+    return str(row["id"])
+
+
 def settings_for(tmp_path: Path, **changes: Any) -> Settings:
     base = Settings(
         database_url=f"sqlite:///{tmp_path / 'api.db'}",

@@ -38,7 +38,13 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.job_visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.job_visibility_timeout,
+            # look for a dead worker's messages every quarter of the timeout (kombu's default,
+            # 10 s x every 10th look, would leave them for 100 s whatever the timeout)
+            "unacked_restore_interval": max(1.0, settings.job_visibility_timeout / 4),
+            "unacked_restore_throttle": 1,
+        },
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
     )
