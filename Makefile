@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean
+.PHONY: run scan-examples test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean
 
 $(BIN)/python:
 	sh scripts/build-deps.sh $(PYTHON)
@@ -22,8 +22,16 @@ install-dev: $(BIN)/python
 	$(PIP) install --quiet -e '.[image,service,dev,bench]'
 	$(PIP) install --quiet --no-deps '$(MEDIAPIPE)'
 
-# Winnow's main job on its embedded default: moderate the bundled examples with the default policy.
+# Winnow's main job on its embedded default: the HTTP API on http://127.0.0.1:8000 with SQLite
+# (winnow.db here) and in-process job workers. The first run creates a key for tenant "demo" and
+# prints it (once); later runs reuse the database.
 run: install
+	@$(BIN)/winnow key list --tenant demo | grep -q ' active ' || \
+	  $(BIN)/winnow key create --tenant demo --name make-run
+	$(BIN)/winnow serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+# Moderate the bundled examples from the command line, no server.
+scan-examples: install
 	$(BIN)/winnow scan examples/ --format table; status=$$?; \
 	  if [ $$status -le 3 ]; then exit 0; else exit $$status; fi
 
