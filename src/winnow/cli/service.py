@@ -92,12 +92,7 @@ def worker(concurrency: int, name: str | None, log_level: str) -> None:
         raise ConfigError("winnow worker needs WINNOW_BROKER_URL (redis://host:6379/0)")
     store = Store(settings.database_url)
     store.upgrade()
-    sender = WebhookSender(
-        store,
-        max_attempts=settings.webhook_max_attempts,
-        timeout=settings.webhook_timeout,
-        backoff=settings.webhook_backoff,
-    )
+    sender = WebhookSender.from_settings(store, settings)
     sender.start()
     app = make_celery(settings)
     argv = [

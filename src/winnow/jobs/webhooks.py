@@ -24,6 +24,7 @@ import orjson
 
 from winnow._version import __version__
 from winnow.service.records import scan_body
+from winnow.service.settings import Settings
 from winnow.store import Store
 
 log = logging.getLogger("winnow.webhooks")
@@ -64,6 +65,15 @@ class WebhookSender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._secrets: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, store: Store, settings: Settings) -> WebhookSender:
+        return cls(
+            store,
+            max_attempts=settings.webhook_max_attempts,
+            timeout=settings.webhook_timeout,
+            backoff=settings.webhook_backoff,
+        )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="winnow-webhooks", daemon=True)

@@ -35,7 +35,7 @@ from winnow.service.core import Item, Outcome, Service
 from winnow.service.deps import ERRORS, JSON, Key, json_response
 from winnow.service.engines import DEFAULT, split_policy_ref
 from winnow.service.limits import ApiError, BodyLimit
-from winnow.service.records import error_body, iso, scan_body
+from winnow.service.records import error_body, iso, scan_body, winnow_error_body
 from winnow.service.settings import Settings
 from winnow.store import ApiKey
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Fas
     _ops_routes(app, service)
     _document_scan_request(app)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_request_bytes)
-    app.add_middleware(_Measured, service=service)
+    app.add_middleware(service.metrics.middleware)
     return app
 
 
@@ -95,16 +95,6 @@ def _document_scan_request(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-class _Measured:
-    """The metrics middleware as a class Starlette's ``add_middleware`` accepts."""
-
-    def __init__(self, app: Any, service: Service) -> None:
-        self._inner = service.metrics.middleware(app)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self._inner(scope, receive, send)
 
 
 def app_from_env() -> FastAPI:
@@ -144,10 +134,7 @@ def _errors(app: FastAPI) -> None:
         status = http_status(exc)
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        extra = {}
-        if hasattr(exc, "limit"):
-            extra = {"limit": exc.limit, "maximum": getattr(exc, "maximum", None)}
-        return json_response(error_body(exc.code, exc.message, **extra), status)
+        return json_response(winnow_error_body(exc), status)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> Response:
@@ -381,11 +368,8 @@ def _scan_routes(app: FastAPI, service: Service) -> None:
         outcome = outcomes[0]
         if outcome.error is not None:
             request.state.kind = "failed"
-            err = outcome.error
-            extra = {"scan_id": outcome.id}
-            if hasattr(err, "limit"):
-                extra.update(limit=err.limit, maximum=err.maximum)  # type: ignore[attr-defined]
-            return json_response(error_body(err.code, err.message, **extra), http_status(err))
+            failure = winnow_error_body(outcome.error, scan_id=outcome.id)
+            return json_response(failure, http_status(outcome.error))
         assert outcome.verdict is not None
         request.state.kind = outcome.verdict.content.kind.value
         return Response(_result(outcome), media_type=JSON)

@@ -7,7 +7,6 @@ recorded, audited, counted and limited the same way.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import threading
@@ -97,12 +96,7 @@ class Service:
         self.keys = KeyCache(self.store)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         self.metrics = Metrics(self.store.queue_depth)
-        self.sender = WebhookSender(
-            self.store,
-            max_attempts=settings.webhook_max_attempts,
-            timeout=settings.webhook_timeout,
-            backoff=settings.webhook_backoff,
-        )
+        self.sender = WebhookSender.from_settings(self.store, settings)
         self.jobs: Dispatcher = self._dispatcher()
         self.ready = False
         self._stop = threading.Event()
@@ -260,9 +254,13 @@ class Service:
             row["webhook_url"] = webhook_url
             jobs.append((row, self._payload(row, item)))
         await run_in_threadpool(self.store.create_jobs, jobs)
-        for row, _ in jobs:
-            await asyncio.to_thread(self.jobs.submit, row["id"])
-        return [row for row, _ in jobs]
+        rows = [row for row, _ in jobs]
+        await run_in_threadpool(self._submit, rows)
+        return rows
+
+    def _submit(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:  # a broker publish is network I/O: all of them in one thread hop
+            self.jobs.submit(row["id"])
 
     def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}

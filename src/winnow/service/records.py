@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from winnow.errors import WinnowError
+from winnow.errors import LimitExceededError, WinnowError
 from winnow.serialize import verdict_to_dict
 from winnow.types import Verdict
 
@@ -44,6 +44,13 @@ def error_fields(error: WinnowError) -> dict[str, Any]:
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The one shape of every error the API returns."""
     return {"error": {"code": code, "message": message, **extra}}
+
+
+def winnow_error_body(error: WinnowError, **extra: Any) -> dict[str, Any]:
+    """A WinnowError as an API error; a broken limit also names the limit and its maximum."""
+    if isinstance(error, LimitExceededError):
+        extra = {"limit": error.limit, "maximum": error.maximum, **extra}
+    return error_body(error.code, error.message, **extra)
 
 
 def scan_body(row: Mapping[Any, Any]) -> dict[str, Any]:
