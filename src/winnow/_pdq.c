@@ -163,10 +163,9 @@ static int cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* B = D A D^T (16x16), summed in the reference's order; bits above the median, big-endian hex
- * order: byte 0 holds coefficients 255..248. */
-static void hash_of(float a[64][64], uint8_t out[32]) {
-    float t[16][64], b[256], sorted[256];
+/* B = D A D^T (16x16), summed in the reference's order. */
+static void dct_of(float a[64][64], float b[256]) {
+    float t[16][64];
     for (int i = 0; i < 16; i++)
         for (int j = 0; j < 64; j++) {
             float s = 0.0f;
@@ -179,7 +178,12 @@ static void hash_of(float a[64][64], uint8_t out[32]) {
             for (int k = 0; k < 64; k++) s += t[i][k] * dct[j][k];
             b[i * 16 + j] = s;
         }
-    memcpy(sorted, b, sizeof b);
+}
+
+/* Bits above the median, big-endian hex order: byte 0 holds coefficients 255..248. */
+static void bits_of(const float b[256], uint8_t out[32]) {
+    float sorted[256];
+    memcpy(sorted, b, sizeof sorted);
     qsort(sorted, 256, sizeof(float), cmp_float);
     float median = sorted[127]; /* Torben's median of 256 values: the 128th smallest */
     memset(out, 0, 32);
@@ -208,15 +212,77 @@ static PyObject *pdq_hash(PyObject *self, PyObject *args) {
         float small[64][64];
         downsample((const uint8_t *)view.buf, rows, cols, channels, small);
         quality = quality_of(small);
-        hash_of(small, hash);
+        float b[256];
+        dct_of(small, b);
+        bits_of(b, hash);
     }
     PyBuffer_Release(&view);
     return Py_BuildValue("(y#i)", (const char *)hash, (Py_ssize_t)32, quality);
 }
 
+/* The coefficients of the seven other dihedral transforms of the image (in the reference's
+ * order: rotated 90 degrees counter-clockwise, 180, 90 clockwise, flipped top-bottom, mirrored
+ * left-right, transposed, anti-transposed; checked against pixel transforms) follow from
+ * the original's without another DCT: mirroring an axis negates that axis's odd-frequency terms
+ * (cos(pi * u * (2 * (63 - x) + 1) / 128) = (-1)^u cos(pi * u * (2x + 1) / 128), and row i holds
+ * frequency u = i + 1), and swapping the axes transposes the block. */
+static void dihedral_of(const float a[256], int transform, float out[256]) {
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            float v = a[i * 16 + j];
+            int neg_i = (i & 1) == 0, neg_j = (j & 1) == 0; /* even i: odd frequency */
+            switch (transform) {
+            case 1: out[j * 16 + i] = neg_j ? -v : v; break;            /* rotate 90 ccw */
+            case 2: out[i * 16 + j] = (neg_i ^ neg_j) ? -v : v; break;  /* rotate 180 */
+            case 3: out[j * 16 + i] = neg_i ? -v : v; break;            /* rotate 90 cw */
+            case 4: out[i * 16 + j] = neg_i ? -v : v; break;            /* flip top-bottom */
+            case 5: out[i * 16 + j] = neg_j ? -v : v; break;            /* mirror left-right */
+            case 6: out[j * 16 + i] = v; break;                         /* transpose */
+            case 7: out[j * 16 + i] = (neg_i ^ neg_j) ? -v : v; break;  /* anti-transpose */
+            default: out[i * 16 + j] = v;
+            }
+        }
+}
+
+static PyObject *pdq_dihedral(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    int rows, cols, channels;
+    if (!PyArg_ParseTuple(args, "y*iii", &view, &rows, &cols, &channels)) return NULL;
+    if ((channels != 1 && channels != 3) || rows < 0 || cols < 0 ||
+        view.len != (Py_ssize_t)rows * cols * channels) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "pixels must be rows x cols x channels (1 or 3) bytes");
+        return NULL;
+    }
+    uint8_t hashes[8][32];
+    memset(hashes, 0, sizeof hashes);
+    int quality = 0;
+    if (rows >= MIN_HASHABLE_DIM && cols >= MIN_HASHABLE_DIM) {
+        if (reserve((size_t)rows * cols, (size_t)cols) < 0) {
+            PyBuffer_Release(&view);
+            return PyErr_NoMemory();
+        }
+        if (!dct_ready) init_dct();
+        float small[64][64], b[256], d[256];
+        downsample((const uint8_t *)view.buf, rows, cols, channels, small);
+        quality = quality_of(small);
+        dct_of(small, b);
+        for (int t = 0; t < 8; t++) {
+            dihedral_of(b, t, d);
+            bits_of(d, hashes[t]);
+        }
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(y#i)", (const char *)hashes, (Py_ssize_t)sizeof hashes, quality);
+}
+
 static PyMethodDef methods[] = {
     {"hash", pdq_hash, METH_VARARGS,
      "hash(pixels, rows, cols, channels) -> (32-byte PDQ hash, quality 0..100)"},
+    {"dihedral", pdq_dihedral, METH_VARARGS,
+     "dihedral(pixels, rows, cols, channels) -> (8 PDQ hashes of 32 bytes: original, rotated "
+     "90 ccw, 180, 90 cw, flipped top-bottom, mirrored, transposed, anti-transposed; "
+     "quality), in the order of the reference's dihedral hashes"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from winnow.detectors.base import (
     Detector,
@@ -24,7 +24,12 @@ from winnow.detectors.base import (
     TextChunk,
     TextDetector,
 )
-from winnow.errors import DetectorError, DetectorTimeoutError, UnsupportedMediaError
+from winnow.errors import (
+    DetectorError,
+    DetectorTimeoutError,
+    UnsupportedMediaError,
+    WinnowError,
+)
 from winnow.media.image import IMAGE_TYPES, DecodedImage, ImageLimits, decode_image, read_bytes
 from winnow.media.language import identify
 from winnow.media.language import warm_up as warm_language
@@ -36,15 +41,20 @@ from winnow.policy.evaluate import evaluate
 from winnow.policy.loader import Policy, load_default_policy
 from winnow.types import (
     Content,
+    ContentHash,
     ContentInfo,
     DetectorFailure,
     Finding,
+    HashMatch,
     Language,
     MediaKind,
     Region,
     Span,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from winnow.hashing.banks import MatchResult
 
 T = TypeVar("T")
 
@@ -69,6 +79,14 @@ class EngineSettings:
     max_findings_per_detector: int = 1000
 
 
+class Matcher(Protocol):
+    """Looks content hashes up in hash banks (:class:`winnow.hashing.banks.BankMatcher`)."""
+
+    def match(
+        self, hashes: Sequence[ContentHash], dihedral: Mapping[int | None, bytes] | None = None
+    ) -> MatchResult: ...
+
+
 class Engine:
     def __init__(
         self,
@@ -76,7 +94,9 @@ class Engine:
         *,
         registry: Registry | None = None,
         settings: EngineSettings | None = None,
+        matcher: Matcher | None = None,
     ) -> None:
+        self.matcher = matcher
         self.policy = policy if policy is not None else load_default_policy(registry)
         self.settings = settings or EngineSettings()
         self.detectors: tuple[Detector, ...] = tuple(
@@ -177,6 +197,7 @@ class Engine:
             language,
             timings,
             _image_notes(image, texts, notes),
+            image.pdq_dihedral,
         )
 
     def _scan_extracted(
@@ -265,11 +286,28 @@ class Engine:
         language: Language | None,
         timings: dict[str, float],
         notes: list[str],
+        dihedral: Mapping[int | None, bytes] | None = None,
     ) -> Verdict:
         findings = sorted((f for kept in found.values() for f in kept.findings()), key=_position)
         truncated = {name: kept.dropped for name, kept in found.items() if kept.dropped}
+        hash_matches: tuple[HashMatch, ...] = ()
+        if self.matcher is not None:
+            hashes = info.hashes or (
+                (ContentHash("sha256", info.sha256),) if info.sha256 else ()
+            )
+            t0 = time.perf_counter()
+            try:
+                matched = self.matcher.match(hashes, dihedral)
+                hash_matches = tuple(matched.matches)
+                notes.extend(matched.notes)
+            except Exception as exc:  # the banks' database, or a bug: recorded, decided by policy
+                why = exc.message if isinstance(exc, WinnowError) else repr(exc)
+                failures["hash-banks"] = DetectorFailure(
+                    "hash-banks", "error", f"hash banks could not be searched: {why}", 0.0
+                )
+            timings["hash_banks"] = _ms(time.perf_counter() - t0)
         failure_list = tuple(failures.values())
-        result = evaluate(self.policy.model, findings, (), failure_list)
+        result = evaluate(self.policy.model, findings, hash_matches, failure_list)
         cap = self.settings.max_findings_per_detector
         for name, n in truncated.items():
             notes.append(
@@ -280,6 +318,7 @@ class Engine:
             action=result.action,
             rule_hits=result.rule_hits,
             findings=tuple(findings),
+            hash_matches=hash_matches,
             content=info,
             policy=self.policy.ref,
             failures=failure_list,

@@ -4,7 +4,10 @@
 
     WinnowError                      internal error          HTTP 500  exit 70
     ├── ConfigError                  bad settings            HTTP 500  exit 5
-    │   └── PolicyError              invalid policy          HTTP 422  exit 5
+    │   ├── PolicyError              invalid policy          HTTP 422  exit 5
+    │   └── IndexFileError           unreadable hash index   HTTP 500  exit 5
+    ├── BankError                    bad hash-bank request   HTTP 422  exit 2
+    │   └── BankNotFoundError        no such bank or entry   HTTP 404  exit 2
     ├── ContentError                 input cannot be scanned HTTP 422  exit 4
     │   ├── UnsupportedMediaError    type not handled        HTTP 415  exit 4
     │   ├── DecodeError              bytes do not decode     HTTP 422  exit 4
@@ -86,6 +89,27 @@ class PolicyError(ConfigError):
         self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"policy has {len(problems)} problem(s):\n{lines}")
+
+
+class IndexFileError(ConfigError):
+    """A saved hash index that is not one, is truncated, or was written by another version."""
+
+    code = "index_file_invalid"
+
+
+class BankError(WinnowError):
+    """A hash-bank request that cannot be done as asked (bad name, kind, hash or setting)."""
+
+    http_status = 422
+    exit_code = ExitCode.USAGE
+    code = "invalid_bank_request"
+
+
+class BankNotFoundError(BankError):
+    """No bank (or entry) of that name for this tenant."""
+
+    http_status = 404
+    code = "bank_not_found"
 
 
 class ContentError(WinnowError):

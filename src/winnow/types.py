@@ -105,7 +105,13 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class HashMatch:
-    """A hash of the content matched an entry in a hash bank."""
+    """A hash of the content matched an entry in a hash bank.
+
+    ``kind`` is the bank's: block, review, allow (known-good content) or negative (suppresses
+    other banks' matches). ``transform`` names the rotation or mirror that, applied to the
+    content, gives the image that matched (PDQ only; None: the content as sent). A match that a negative bank set aside keeps the
+    negative bank's name in ``suppressed_by``: it stays in the verdict and counts for nothing.
+    """
 
     bank: str
     entry_id: str
@@ -113,6 +119,12 @@ class HashMatch:
     distance: int
     threshold: int
     labels: tuple[str, ...] = ()
+    kind: str = "block"
+    value: str = ""
+    source: str = ""
+    transform: str | None = None
+    frame: int | None = None
+    suppressed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

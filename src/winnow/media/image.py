@@ -25,8 +25,8 @@ import io
 import math
 import threading
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -100,6 +100,9 @@ class DecodedImage:
     frames: tuple[ImageFrame, ...]
     hashes: tuple[ContentHash, ...]
     sha256: str
+    # PDQ of the 8 dihedral transforms (as sent, rotated 90 ccw, 180, 90 cw, flipped top-bottom,
+    # mirrored, transposed, anti-transposed), 8 * 32 bytes, by frame (None: a still image).
+    pdq_dihedral: Mapping[int | None, bytes] = field(default_factory=dict)
 
 
 def read_bytes(content: Content, max_bytes: int) -> bytes:
@@ -187,7 +190,8 @@ def decode_image(data: bytes, limits: ImageLimits, *, pdq: bool = True) -> Decod
         height=height,
         frame_count=frame_count,
         frames=tuple(frames),
-        hashes=(*hashes, *pdq_hashes),
+        hashes=(*hashes, *(h for h, _ in pdq_hashes)),
+        pdq_dihedral={h.frame: variants for h, variants in pdq_hashes},
         sha256=hashes[1].value,
     )
 
@@ -249,17 +253,19 @@ def _working(
     return ImageFrame(index, up, scale, width, height)
 
 
-def _pdq(rgb: RGB, frame: int | None, exact: bool) -> ContentHash:
+def _pdq(rgb: RGB, frame: int | None, exact: bool) -> tuple[ContentHash, bytes]:
+    """PDQ of the pixels, and of their 8 dihedral transforms (from the same DCT)."""
     from winnow import _pdq
 
     rgb = np.ascontiguousarray(rgb)
-    value, quality = _pdq.hash(rgb, rgb.shape[0], rgb.shape[1], 3)
-    return ContentHash("pdq", value.hex(), quality=quality, frame=frame, exact=exact)
+    variants, quality = _pdq.dihedral(rgb, rgb.shape[0], rgb.shape[1], 3)
+    value = variants[:32]
+    return ContentHash("pdq", value.hex(), quality=quality, frame=frame, exact=exact), variants
 
 
 def _decode_jpeg(
     data: bytes, im: PILImage.Image, orientation: int, limits: ImageLimits, pdq: bool
-) -> tuple[list[ImageFrame], list[ContentHash]]:
+) -> tuple[list[ImageFrame], list[tuple[ContentHash, bytes]]]:
     """libjpeg-turbo through simplejpeg, at reduced size wherever full size is not needed.
 
     The detectors' copy is a DCT-scaled decode (libjpeg-turbo skips the high frequencies, so a
@@ -272,7 +278,7 @@ def _decode_jpeg(
     w, h = im.size
     try:
         working, scale0 = _jpeg_at_most(simplejpeg, data, w, h, limits.working_size)
-        hashes: list[ContentHash] = []
+        hashes: list[tuple[ContentHash, bytes]] = []
         if pdq:
             if w * h <= limits.pdq_full_decode_max_pixels:
                 hashes.append(_pdq(simplejpeg.decode_jpeg(data, "RGB"), None, exact=True))
@@ -307,9 +313,9 @@ def _jpeg_at_most(simplejpeg: Any, data: bytes, w: int, h: int, side: int) -> tu
 
 def _decode_pil(
     im: PILImage.Image, frame_count: int, orientation: int, limits: ImageLimits, pdq: bool
-) -> tuple[list[ImageFrame], list[ContentHash]]:
+) -> tuple[list[ImageFrame], list[tuple[ContentHash, bytes]]]:
     frames: list[ImageFrame] = []
-    hashes: list[ContentHash] = []
+    hashes: list[tuple[ContentHash, bytes]] = []
     animated = frame_count > 1
     for index in _sample(frame_count, limits.sample_frames):
         if index:

@@ -3,6 +3,10 @@
 Nothing here reads files, clocks or globals; the same inputs give the same verdict. Raising any
 finding's score never lowers the action (there is a property test for it): conditions only ever
 match more as scores rise, and caps only limit how far a label can push.
+
+Hash matches: a match that a negative bank suppressed counts for nothing (it stays in the
+verdict). A match in an *allow* bank (known-good content) passes the item whatever else was
+found; every finding is kept in the verdict as suppressed, with the bank named as the reason.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ def evaluate(
     hash_matches: Sequence[HashMatch] = (),
     failures: Sequence[DetectorFailure] = (),
 ) -> Evaluation:
+    allow_bank = next(
+        (h for h in hash_matches if h.kind == "allow" and h.suppressed_by is None), None
+    )
+    if allow_bank is not None:  # known-good content is never flagged
+        why = f"the content is known good: it matched entry {allow_bank.entry_id} of allow bank"
+        return Evaluation(
+            Action.PASS,
+            (),
+            tuple(Suppressed(i, f"{why} {allow_bank.bank!r}") for i in range(len(findings))),
+        )
     allowed = {t.casefold() for t in policy.allow.terms}
     suppressed: list[Suppressed] = []
     active: list[int] = []
@@ -146,7 +160,9 @@ def _eval(
         hm = [
             i
             for i, h in enumerate(hash_matches)
-            if h.bank == cond.bank
+            if h.suppressed_by is None
+            and (h.bank == cond.bank or cond.bank == "*")
+            and (cond.kind is None or h.kind == cond.kind)
             and (cond.max_distance is None or h.distance <= cond.max_distance)
         ]
         return _Match(Action.BLOCK, frozenset(), frozenset(hm)) if hm else None

@@ -4,7 +4,8 @@ A condition is one of::
 
     {label: hate/slur, min_score: 0.8, min_count: 1}   findings of a label (or a whole category,
                                                        or one detector's: lexicon:hate/slur)
-    {bank: terror-hashes, max_distance: 20}            a hash-bank match
+    {bank: terror-hashes, max_distance: 20}            a hash-bank match (distance: PDQ bits)
+    {bank: "*", kind: block}                           a match in any bank of that kind
     {all: [cond, ...]}                                 every condition holds
     {any: [cond, ...]}                                 at least one holds
 
@@ -48,7 +49,10 @@ class LabelCondition(_Model):
 
 
 class BankCondition(_Model):
-    bank: str = Field(min_length=1)
+    bank: str = Field(min_length=1, description="A bank's name, or * for every bank")
+    kind: Literal["block", "review", "allow", "negative"] | None = Field(
+        None, description="Only banks of this kind"
+    )
     max_distance: int | None = Field(None, ge=0)
 
 

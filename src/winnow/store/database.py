@@ -223,20 +223,7 @@ class Store:
         secret = secrets.token_urlsafe(32)
         now = _now()
         with self._write() as conn:
-            row = conn.execute(
-                select(tenants.c.id, tenants.c.webhook_secret).where(tenants.c.name == tenant)
-            ).first()
-            new = row is None
-            if row is None:
-                tenant_id = "tn_" + secrets.token_hex(8)
-                webhook_secret = "whsec_" + secrets.token_urlsafe(32)
-                conn.execute(
-                    insert(tenants).values(
-                        id=tenant_id, name=tenant, webhook_secret=webhook_secret, created_at=now
-                    )
-                )
-            else:
-                tenant_id, webhook_secret = row[0], row[1]
+            tenant_id, webhook_secret, new = _tenant(conn, tenant)
             conn.execute(
                 insert(api_keys).values(
                     id=key_id,
@@ -253,6 +240,14 @@ class Store:
                 conn, tenant_id, "key.created", actor="cli", detail={"key": key_id, "name": name}
             )
         return Token(key_id, f"{key_id}_{secret}", tenant_id, tenant, webhook_secret, new)
+
+    def tenant_id(self, tenant: str, *, create: bool = False) -> str | None:
+        """The id of the tenant named ``tenant``; with ``create``, made if it does not exist."""
+        if create:
+            with self._write() as conn:
+                return _tenant(conn, tenant)[0]
+        with self._read() as conn:
+            return conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The key a bearer token belongs to, or None (unknown, wrong secret, or revoked)."""
@@ -640,6 +635,23 @@ class Store:
                 .mappings()
                 .first()
             )
+
+
+def _tenant(conn: Connection, name: str) -> tuple[str, str, bool]:
+    """(id, webhook secret, whether it was just made) of the tenant ``name``, made if needed."""
+    row = conn.execute(
+        select(tenants.c.id, tenants.c.webhook_secret).where(tenants.c.name == name)
+    ).first()
+    if row is not None:
+        return row[0], row[1], False
+    tenant_id = "tn_" + secrets.token_hex(8)
+    webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(tenants).values(
+            id=tenant_id, name=name, webhook_secret=webhook_secret, created_at=_now()
+        )
+    )
+    return tenant_id, webhook_secret, True
 
 
 def audit_row(

@@ -138,3 +138,65 @@ audit_log = Table(
     Index("ix_audit_tenant_created", "tenant_id", "created_at"),
     Index("ix_audit_scan", "scan_id"),
 )
+
+# Hash banks. A bank's ``kind`` is what a match means to the policy: block, review, allow (known
+# good content, never flagged) or negative (suppresses matches of other banks). Entries are
+# hashes of known content, never the content. ``state``: enabled | disabled | quarantined (matched
+# far more than normal; set aside pending review).
+banks = Table(
+    "banks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(40), ForeignKey("tenants.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("pdq_threshold", Integer, nullable=False),
+    Column("pdq_min_quality", Integer, nullable=False),
+    Column("flood_limit", Integer, nullable=False),  # matches per entry per hour before quarantine
+    Column("suppresses", Text),  # negative banks: JSON list of bank names; NULL: every other bank
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_banks_tenant_name"),
+)
+
+bank_entries = Table(
+    "bank_entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("bank_id", Integer, ForeignKey("banks.id"), nullable=False),
+    Column("tenant_id", String(40), nullable=False),
+    Column("algorithm", String(16), nullable=False),  # md5 | sha256 | pdq
+    Column("value", String(64), nullable=False),  # lowercase hex
+    Column("source", String(500), nullable=False, default=""),
+    Column("labels", Text, nullable=False, default="[]"),  # JSON list
+    Column("note", Text),
+    Column("added_at", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("state_reason", Text),
+    Column("state_changed_at", Float),
+    Column("matches", BigInteger, nullable=False, default=0),
+    Column("last_matched_at", Float),
+    Column("window_start", Float),
+    Column("window_matches", Integer, nullable=False, default=0),
+    UniqueConstraint("bank_id", "algorithm", "value", name="uq_bank_entries_bank_hash"),
+    Index("ix_bank_entries_lookup", "tenant_id", "algorithm", "value"),
+)
+
+# Every change to banks or entries, in order: each process follows this log (polled at most once a
+# second) to update its in-memory index without a rebuild.
+bank_changes = Table(
+    "bank_changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("bank_id", Integer, nullable=False),
+    Column("entry_id", BigInteger),  # NULL: a change to the bank itself
+    Column("op", String(16), nullable=False),  # add | remove | enable | disable | quarantine | bank
+    Column("created_at", Float, nullable=False),
+    Index("ix_bank_changes_tenant_seq", "tenant_id", "seq"),
+)
+
+# For retroactive matching: past scans' hashes are looked up by value.
+Index("ix_scans_tenant_md5", scans.c.tenant_id, scans.c.md5)
+Index("ix_scans_tenant_sha256", scans.c.tenant_id, scans.c.sha256)
