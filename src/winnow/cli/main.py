@@ -47,6 +47,31 @@ def cli() -> None:
     """Winnow: self-hosted content moderation that explains every decision."""
 
 
+def _matcher(tenant: str, wanted: bool | None) -> Any:
+    """The tenant's bank matcher: always with --banks, never with --no-banks, and by default
+    when the configured database exists and the tenant has banks."""
+    if wanted is False:
+        return None
+    from winnow.service.settings import Settings
+
+    url = Settings.from_env().database_url
+    if wanted is None and url.startswith("sqlite:///") and not Path(url[10:]).exists():
+        return None
+    from winnow.hashing.banks import BankMatcher
+    from winnow.store import Store
+    from winnow.store.banks import BankStore
+
+    store = Store(url)
+    store.upgrade()
+    tenant_id = store.tenant_id(tenant, create=bool(wanted))
+    if tenant_id is None:
+        return None
+    banks = BankStore(store)
+    if wanted is None and not banks.banks_by_id(tenant_id):
+        return None
+    return BankMatcher(banks, tenant_id)
+
+
 def _items(paths: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
     """(name, path) for every file to scan; stdin is ('-', None). Directories are walked."""
     for raw in paths:
@@ -85,6 +110,17 @@ def _items(paths: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
     help="Largest text accepted, in bytes.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@click.option(
+    "--banks/--no-banks",
+    default=None,
+    help="Match the tenant's hash banks (default: when the database holds any).",
+)
+@click.option(
+    "--tenant",
+    default=lambda: os.environ.get("WINNOW_TENANT", "demo"),
+    show_default="WINNOW_TENANT or demo",
+    help="Whose hash banks to match.",
+)
 def scan(
     paths: tuple[str, ...],
     policy: Path | None,
@@ -93,8 +129,10 @@ def scan(
     decode_errors: str,
     max_bytes: int,
     progress: bool | None,
+    banks: bool | None,
+    tenant: str,
 ) -> None:
-    """Scan text files, directories (recursively) or stdin (-); one JSON verdict per item."""
+    """Scan files, directories (recursively) or stdin (-); one JSON verdict per item."""
     try:
         engine = Engine(
             _load(policy),
@@ -104,6 +142,7 @@ def scan(
                     decode_errors="replace" if decode_errors == "replace" else "strict",
                 )
             ),
+            matcher=_matcher(tenant, banks),
         )
     except WinnowError as exc:
         _err().print(f"[red]error:[/] {exc.message}")
@@ -297,10 +336,11 @@ def labels() -> None:
 
 
 def _register() -> None:
+    from winnow.cli.banks import bank
     from winnow.cli.evaluate import eval_group
     from winnow.cli.service import db, key, serve, worker
 
-    for command in (eval_group, serve, worker, key, db):
+    for command in (eval_group, serve, worker, key, db, bank):
         cli.add_command(command)
 
 
