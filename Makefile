@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run scan-examples test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean
+.PHONY: run scan-examples test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean bench-hashbank eval-hashes
 
 $(BIN)/python:
 	sh scripts/build-deps.sh $(PYTHON)
@@ -60,6 +60,12 @@ bench-service: install-dev
 
 bench-image: install-dev
 	$(BIN)/python benchmarks/bench_image.py
+
+bench-hashbank: install-dev
+	$(BIN)/python benchmarks/bench_hashbank.py
+
+eval-hashes: install
+	$(BIN)/winnow eval hashes
 
 eval-images: install
 	$(BIN)/winnow eval images

@@ -14,7 +14,9 @@ from winnow.errors import IndexFileError
 from winnow.hashing.index import HammingIndex, choose_widths
 
 
-def _brute(hashes: np.ndarray, keys: np.ndarray, q: np.ndarray, radius: int) -> list[tuple[int, int]]:
+def _brute(
+    hashes: np.ndarray, keys: np.ndarray, q: np.ndarray, radius: int
+) -> list[tuple[int, int]]:
     d = np.unpackbits(hashes ^ q, axis=1).sum(axis=1)
     return sorted((int(dd), int(k)) for dd, k in zip(d, keys, strict=True) if dd <= radius)
 
@@ -29,7 +31,9 @@ def _flip(rng: np.random.Generator, h: np.ndarray, bits: int) -> np.ndarray:
 def _clustered(rng: np.random.Generator, n: int, clusters: int) -> np.ndarray:
     """Near-duplicate clusters (each member within 0..40 bits of its centre) plus random rows."""
     centres = rng.integers(0, 256, size=(clusters, 32), dtype=np.uint8)
-    rows = [_flip(rng, centres[rng.integers(clusters)], int(rng.integers(0, 41))) for _ in range(n // 2)]
+    rows = [
+        _flip(rng, centres[rng.integers(clusters)], int(rng.integers(0, 41))) for _ in range(n // 2)
+    ]
     rows += list(rng.integers(0, 256, size=(n - n // 2, 32), dtype=np.uint8))
     return np.stack(rows)
 
@@ -71,7 +75,8 @@ def test_mutable_index_with_segments_delta_and_removals(tmp_path: Path) -> None:
     hashes = _clustered(rng, n, 50)
     keys = np.arange(n, dtype=np.int64)
     ix = HammingIndex.build(hashes.tobytes(), keys, max_rows=12_000)  # three segments
-    assert len(ix._segments) == 3 and len(ix) == n
+    assert len(ix._segments) == 3
+    assert len(ix) == n
     extra = np.stack([_flip(rng, hashes[i], 3) for i in range(100)])
     ix.add([e.tobytes() for e in extra], list(range(n, n + 100)))
     removed = set(range(0, 2000, 3))
@@ -81,18 +86,26 @@ def test_mutable_index_with_segments_delta_and_removals(tmp_path: Path) -> None:
     live = np.array([k not in removed for k in all_k])
 
     def check(index: HammingIndex) -> None:
-        queries = [_flip(rng, all_h[rng.integers(n + 100)], int(rng.integers(0, 35))) for _ in range(30)]
-        for q, (matches, past) in zip(queries, index.search([q.tobytes() for q in queries], 31), strict=True):
+        queries = [
+            _flip(rng, all_h[rng.integers(n + 100)], int(rng.integers(0, 35))) for _ in range(30)
+        ]
+        for q, (matches, past) in zip(
+            queries, index.search([q.tobytes() for q in queries], 31), strict=True
+        ):
             assert past == 0
-            assert sorted((m.distance, m.key) for m in matches) == _brute(all_h[live], all_k[live], q, 31)
+            assert sorted((m.distance, m.key) for m in matches) == _brute(
+                all_h[live], all_k[live], q, 31
+            )
 
     check(ix)
     ix.compact()
-    assert ix.delta_size == 0 and len(ix) == int(live.sum())
+    assert ix.delta_size == 0
+    assert len(ix) == int(live.sum())
     check(ix)
     ix.save(tmp_path / "bank.idx", {"seq": 42})
     loaded = HammingIndex.load(tmp_path / "bank.idx")
-    assert loaded.meta == {"seq": 42} and len(loaded) == len(ix)
+    assert loaded.meta == {"seq": 42}
+    assert len(loaded) == len(ix)
     check(loaded)
 
 
@@ -100,7 +113,8 @@ def test_limit_counts_what_it_does_not_return() -> None:
     h = np.zeros((500, 32), dtype=np.uint8)  # one hash, 500 times: a degenerate bank
     ix = HammingIndex.build(h.tobytes(), np.arange(500))
     [(matches, past)] = ix.search([h[0].tobytes()], 31, limit=100)
-    assert len(matches) == 100 and past == 400
+    assert len(matches) == 100
+    assert past == 400
 
 
 def test_damaged_index_files_are_refused(tmp_path: Path) -> None:
@@ -120,7 +134,8 @@ def test_damaged_index_files_are_refused(tmp_path: Path) -> None:
 
 def test_layout_for_ten_million_rows_fits_the_memory_budget() -> None:
     widths = choose_widths(10_000_000)
-    assert sum(widths) == 256 and len(widths) == 12  # radius 31: two bits per chunk
+    assert sum(widths) == 256
+    assert len(widths) == 12
     table_bytes = sum(4 << w for w in widths) + 3 * 10_000_000 * len(widths)
     assert 40 * 10_000_000 + table_bytes < 1 << 30
     assert choose_widths(1000) == ()

@@ -130,17 +130,21 @@ class Engine:
                         self._load_errors[d.name] = f"{d.name} could not load: {why}"
             self._loaded.add(kind)
 
-    def scan(self, content: Content | str) -> Verdict:
-        """Scan one item. Raises :class:`~winnow.errors.ContentError` for input it cannot scan."""
+    def scan(self, content: Content | str, *, matcher: Matcher | None = None) -> Verdict:
+        """Scan one item. Raises :class:`~winnow.errors.ContentError` for input it cannot scan.
+
+        ``matcher``: the hash banks to match (a tenant's), instead of the engine's own.
+        """
         if isinstance(content, str):
             content = Content.from_text(content)
+        banks = matcher if matcher is not None else self.matcher
         if content.text is None and sniff_binary(_head(content)) in IMAGE_TYPES:
-            return self._scan_image(content)
+            return self._scan_image(content, banks)
         self._ensure_loaded(MediaKind.TEXT)
         source = TextSource(content, self.settings.limits)
-        return self._scan_text(source)
+        return self._scan_text(source, banks)
 
-    def _scan_image(self, content: Content) -> Verdict:
+    def _scan_image(self, content: Content, banks: Matcher | None) -> Verdict:
         limits = self.settings.image
         data = read_bytes(content, limits.max_bytes)
         t0 = time.perf_counter()
@@ -197,6 +201,7 @@ class Engine:
             language,
             timings,
             _image_notes(image, texts, notes),
+            banks,
             image.pdq_dihedral,
         )
 
@@ -231,7 +236,7 @@ class Engine:
             if d.name in self._load_errors
         }
 
-    def _scan_text(self, source: TextSource) -> Verdict:
+    def _scan_text(self, source: TextSource, banks: Matcher | None) -> Verdict:
         detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
         budget = self.settings.budget.seconds(source.size)
         cap = self.settings.max_findings_per_detector
@@ -276,7 +281,7 @@ class Engine:
             name=source.content.name,
             sha256=source.sha256,
         )
-        return self._verdict(found, failures, info, language, timings, notes)
+        return self._verdict(found, failures, info, language, timings, notes, banks)
 
     def _verdict(
         self,
@@ -286,18 +291,17 @@ class Engine:
         language: Language | None,
         timings: dict[str, float],
         notes: list[str],
+        banks: Matcher | None,
         dihedral: Mapping[int | None, bytes] | None = None,
     ) -> Verdict:
         findings = sorted((f for kept in found.values() for f in kept.findings()), key=_position)
         truncated = {name: kept.dropped for name, kept in found.items() if kept.dropped}
         hash_matches: tuple[HashMatch, ...] = ()
-        if self.matcher is not None:
-            hashes = info.hashes or (
-                (ContentHash("sha256", info.sha256),) if info.sha256 else ()
-            )
+        if banks is not None:
+            hashes = info.hashes or ((ContentHash("sha256", info.sha256),) if info.sha256 else ())
             t0 = time.perf_counter()
             try:
-                matched = self.matcher.match(hashes, dihedral)
+                matched = banks.match(hashes, dihedral)
                 hash_matches = tuple(matched.matches)
                 notes.extend(matched.notes)
             except Exception as exc:  # the banks' database, or a bug: recorded, decided by policy

@@ -109,8 +109,9 @@ class HashMatch:
 
     ``kind`` is the bank's: block, review, allow (known-good content) or negative (suppresses
     other banks' matches). ``transform`` names the rotation or mirror that, applied to the
-    content, gives the image that matched (PDQ only; None: the content as sent). A match that a negative bank set aside keeps the
-    negative bank's name in ``suppressed_by``: it stays in the verdict and counts for nothing.
+    content, gives the image that matched (PDQ only; None: the content as sent). A match that a
+    negative bank set aside keeps the negative bank's name in ``suppressed_by``: it stays in the
+    verdict and counts for nothing.
     """
 
     bank: str

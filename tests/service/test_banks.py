@@ -47,7 +47,12 @@ def test_kinds_thresholds_and_policy(store: Store, banks: BankStore) -> None:
     m = BankMatcher(banks, t)
     [hit] = m.match([_pdq(NEAR_A)]).matches
     assert (hit.bank, hit.distance, hit.threshold, hit.kind, hit.labels, hit.source) == (
-        "terror", 1, 20, "block", ("gifct:t1",), "gifct"
+        "terror",
+        1,
+        20,
+        "block",
+        ("gifct:t1",),
+        "gifct",
     )
     assert m.match([_pdq(FAR)]).matches == []
     policy = load_default_policy().model
@@ -56,7 +61,10 @@ def test_kinds_thresholds_and_policy(store: Store, banks: BankStore) -> None:
     banks.add_entries(t, "meme-fix", [NewEntry("pdq", NEAR_A)])
     m.refresh(force=True)
     matches = m.match([_pdq(NEAR_A)]).matches
-    assert {(x.bank, x.suppressed_by) for x in matches} == {("terror", "meme-fix"), ("meme-fix", None)}
+    assert {(x.bank, x.suppressed_by) for x in matches} == {
+        ("terror", "meme-fix"),
+        ("meme-fix", None),
+    }
     assert evaluate(policy, [], matches).action is Action.PASS
     # exact hashes: SHA-256 in an allow bank passes the item whatever else matched
     banks.add_entries(t, "known-good", [NewEntry("sha256", "C" * 64)])
@@ -114,7 +122,8 @@ def test_a_flooding_entry_is_quarantined_and_visible(store: Store, banks: BankSt
     assert m.match([_pdq(A)]).matches == []
     stats = banks.stats(t, "third-party")
     [q] = stats["quarantined"]
-    assert q["id"] == entry and "flood limit of 5" in q["state_reason"]
+    assert q["id"] == entry
+    assert "flood limit of 5" in q["state_reason"]
     assert stats["matches"] == 6
     events = [e["event"] for e in store.audit_entries(t)]
     assert "bank.entry_quarantined" in events
@@ -148,9 +157,9 @@ def test_imports_report_bad_rows_by_line_and_load_the_rest(store: Store, banks: 
     )
     assert detect_format("list.csv", text) == "csv"
     parsed = parse(io.StringIO(text), "csv")
-    assert [(p.line, "hex digits" in p.message or "sha1" in p.message) for p in parsed.problems] == [
-        (3, True), (5, True)
-    ]
+    assert [
+        (p.line, "hex digits" in p.message or "sha1" in p.message) for p in parsed.problems
+    ] == [(3, True), (5, True)]
     result = banks.add_entries(t, "gifct", parsed.entries)
     assert (result.added, result.duplicates) == (2, 0)
     again = banks.add_entries(t, "gifct", parsed.entries)
@@ -160,7 +169,8 @@ def test_imports_report_bad_rows_by_line_and_load_the_rest(store: Store, banks: 
     round_trip = parse(io.StringIO(out.getvalue()), "jsonl")
     assert not round_trip.problems
     assert {(e.algorithm, e.value, e.labels) for e in round_trip.entries} == {
-        ("pdq", A, ("terrorism", "violent_extremism")), ("md5", "f" * 32, ())
+        ("pdq", A, ("terrorism", "violent_extremism")),
+        ("md5", "f" * 32, ()),
     }
     tx = f"pdq {A} 'Sample Data' tags\nvideo_md5 {'e' * 32}\nbogus line\n"
     assert detect_format("signals.txt", tx) == "threatexchange"
@@ -188,5 +198,8 @@ def test_retroactive_matching_reports_past_scans(store: Store, banks: BankStore)
     banks.create_bank(t, "new-list", "block")
     ids = banks.add_entries(t, "new-list", [NewEntry("pdq", A), NewEntry("md5", "3" * 32)]).ids
     hits = retro_match(banks, t, ids)
-    assert {(h.scan_id, h.algorithm, h.distance) for h in hits} == {("scn_1", "pdq", 1), ("scn_2", "md5", 0)}
+    assert {(h.scan_id, h.algorithm, h.distance) for h in hits} == {
+        ("scn_1", "pdq", 1),
+        ("scn_2", "md5", 0),
+    }
     assert retro_match(banks, _tenant(store, "other"), ids) == []

@@ -54,30 +54,64 @@ def bank() -> None:
 
 @bank.command("create")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(_KINDS), required=True,
-              help="block/review: what a match does; allow: known good, never flagged; "
-                   "negative: cancels other banks' matches.")
+@click.option(
+    "--kind",
+    type=click.Choice(_KINDS),
+    required=True,
+    help="block/review: what a match does; allow: known good, never flagged; "
+    "negative: cancels other banks' matches.",
+)
 @click.option("--description", default="")
-@click.option("--pdq-threshold", type=click.IntRange(0, 128), default=31, show_default=True,
-              help="Largest PDQ distance (bits) that counts as a match.")
-@click.option("--pdq-min-quality", type=click.IntRange(0, 100), default=50, show_default=True,
-              help="Content PDQ quality below this is not matched (blank or flat images).")
-@click.option("--flood-limit", type=click.IntRange(min=1), default=100, show_default=True,
-              help="An entry matching more items than this within an hour is quarantined.")
-@click.option("--suppresses", multiple=True,
-              help="Negative banks: the bank whose matches this one cancels (repeatable; "
-                   "default every other bank).")
+@click.option(
+    "--pdq-threshold",
+    type=click.IntRange(0, 128),
+    default=31,
+    show_default=True,
+    help="Largest PDQ distance (bits) that counts as a match.",
+)
+@click.option(
+    "--pdq-min-quality",
+    type=click.IntRange(0, 100),
+    default=50,
+    show_default=True,
+    help="Content PDQ quality below this is not matched (blank or flat images).",
+)
+@click.option(
+    "--flood-limit",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="An entry matching more items than this within an hour is quarantined.",
+)
+@click.option(
+    "--suppresses",
+    multiple=True,
+    help="Negative banks: the bank whose matches this one cancels (repeatable; "
+    "default every other bank).",
+)
 @_tenant
-def bank_create(name: str, kind: str, description: str, pdq_threshold: int,
-                pdq_min_quality: int, flood_limit: int, suppresses: tuple[str, ...],
-                tenant: str) -> None:  # fmt: skip
+def bank_create(
+    name: str,
+    kind: str,
+    description: str,
+    pdq_threshold: int,
+    pdq_min_quality: int,
+    flood_limit: int,
+    suppresses: tuple[str, ...],
+    tenant: str,
+) -> None:
     """Create a bank."""
     banks, tenant_id = _open(tenant)
     row = banks.create_bank(
-        tenant_id, name, kind, description=description, pdq_threshold=pdq_threshold,
-        pdq_min_quality=pdq_min_quality, flood_limit=flood_limit,
+        tenant_id,
+        name,
+        kind,
+        description=description,
+        pdq_threshold=pdq_threshold,
+        pdq_min_quality=pdq_min_quality,
+        flood_limit=flood_limit,
         suppresses=list(suppresses) if suppresses else None,
-    )  # fmt: skip
+    )
     click.echo(
         f"created {kind} bank {row['name']!r} for tenant {tenant!r} (PDQ threshold "
         f"{pdq_threshold}, minimum quality {pdq_min_quality}, flood limit {flood_limit}/hour)"
@@ -92,15 +126,26 @@ def bank_create(name: str, kind: str, description: str, pdq_threshold: int,
 @click.option("--pdq-min-quality", type=click.IntRange(0, 100))
 @click.option("--flood-limit", type=click.IntRange(min=1))
 @_tenant
-def bank_configure(name: str, kind: str | None, description: str | None,
-                   pdq_threshold: int | None, pdq_min_quality: int | None,
-                   flood_limit: int | None, tenant: str) -> None:  # fmt: skip
+def bank_configure(
+    name: str,
+    kind: str | None,
+    description: str | None,
+    pdq_threshold: int | None,
+    pdq_min_quality: int | None,
+    flood_limit: int | None,
+    tenant: str,
+) -> None:
     """Change a bank's settings (they apply to lookups within a second)."""
     banks, tenant_id = _open(tenant)
     row = banks.configure_bank(
-        tenant_id, name, kind=kind, description=description, pdq_threshold=pdq_threshold,
-        pdq_min_quality=pdq_min_quality, flood_limit=flood_limit,
-    )  # fmt: skip
+        tenant_id,
+        name,
+        kind=kind,
+        description=description,
+        pdq_threshold=pdq_threshold,
+        pdq_min_quality=pdq_min_quality,
+        flood_limit=flood_limit,
+    )
     click.echo(
         f"bank {name!r}: {row['kind']}, PDQ threshold {row['pdq_threshold']}, minimum quality "
         f"{row['pdq_min_quality']}, flood limit {row['flood_limit']}/hour"
@@ -117,19 +162,36 @@ def bank_list(tenant: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_bank_json(r) for r in rows], indent=2))
         return
-    table = Table("bank", "kind", "enabled", "disabled", "quarantined", "PDQ threshold",
-                  "min quality", "flood limit/h")  # fmt: skip
+    table = Table(
+        "bank",
+        "kind",
+        "enabled",
+        "disabled",
+        "quarantined",
+        "PDQ threshold",
+        "min quality",
+        "flood limit/h",
+    )
     for r in rows:
         e = r["entries"]
-        table.add_row(r["name"], r["kind"], str(e.get("enabled", 0)), str(e.get("disabled", 0)),
-                      str(e.get("quarantined", 0)), str(r["pdq_threshold"]),
-                      str(r["pdq_min_quality"]), str(r["flood_limit"]))  # fmt: skip
+        table.add_row(
+            r["name"],
+            r["kind"],
+            str(e.get("enabled", 0)),
+            str(e.get("disabled", 0)),
+            str(e.get("quarantined", 0)),
+            str(r["pdq_threshold"]),
+            str(r["pdq_min_quality"]),
+            str(r["flood_limit"]),
+        )
     Console(highlight=False).print(table if rows else f"tenant {tenant!r} has no banks")
 
 
 def _bank_json(r: Any) -> dict[str, Any]:
-    out = {k: r[k] for k in ("name", "kind", "description", "pdq_threshold",
-                             "pdq_min_quality", "flood_limit")}  # fmt: skip
+    out = {
+        k: r[k]
+        for k in ("name", "kind", "description", "pdq_threshold", "pdq_min_quality", "flood_limit")
+    }
     out["suppresses"] = json.loads(r["suppresses"]) if r["suppresses"] else None
     out["entries"] = r["entries"]
     return out
@@ -138,17 +200,37 @@ def _bank_json(r: Any) -> dict[str, Any]:
 @bank.command("import")
 @click.argument("name")
 @click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"))
-@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "threatexchange", "csv", "hex"]),
-              default="auto", show_default=True)  # fmt: skip
-@click.option("--algorithm", type=click.Choice(["pdq", "md5", "sha256"]),
-              help="For lists that do not say (64-digit plain lists: pdq or sha256).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "jsonl", "threatexchange", "csv", "hex"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(["pdq", "md5", "sha256"]),
+    help="For lists that do not say (64-digit plain lists: pdq or sha256).",
+)
 @click.option("--source", default="", help="Where the list came from (kept on each entry).")
 @click.option("--label", "labels", multiple=True, help="A label added to every entry.")
-@click.option("--retro/--no-retro", default=True, show_default=True,
-              help="Report past scans that the new entries match.")
+@click.option(
+    "--retro/--no-retro",
+    default=True,
+    show_default=True,
+    help="Report past scans that the new entries match.",
+)
 @_tenant
-def bank_import(name: str, file: Any, fmt: str, algorithm: str | None, source: str,
-                labels: tuple[str, ...], retro: bool, tenant: str) -> None:  # fmt: skip
+def bank_import(
+    name: str,
+    file: Any,
+    fmt: str,
+    algorithm: str | None,
+    source: str,
+    labels: tuple[str, ...],
+    retro: bool,
+    tenant: str,
+) -> None:
     """Import a hash list. Malformed rows are reported by line; the valid rows load."""
     from winnow.hashing.formats import detect_format, parse
 
@@ -159,8 +241,14 @@ def bank_import(name: str, file: Any, fmt: str, algorithm: str | None, source: s
 
     if fmt == "auto":
         fmt = detect_format(file.name, text[:4096])
-    parsed = parse(io.StringIO(text), fmt, algorithm=algorithm, source=source or file.name,
-                   extra_labels=labels, name=file.name)  # fmt: skip
+    parsed = parse(
+        io.StringIO(text),
+        fmt,
+        algorithm=algorithm,
+        source=source or file.name,
+        extra_labels=labels,
+        name=file.name,
+    )
     result = banks.add_entries(tenant_id, name, parsed.entries)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for p in parsed.problems[:50]:
@@ -179,10 +267,18 @@ def bank_import(name: str, file: Any, fmt: str, algorithm: str | None, source: s
 
 @bank.command("export")
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "threatexchange", "csv", "hex"]),
-              default="jsonl", show_default=True)  # fmt: skip
-@click.option("--state", type=click.Choice(["enabled", "disabled", "quarantined"]),
-              help="Only entries in this state.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "threatexchange", "csv", "hex"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "--state",
+    type=click.Choice(["enabled", "disabled", "quarantined"]),
+    help="Only entries in this state.",
+)
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
 @_tenant
 def bank_export(name: str, fmt: str, state: str | None, output: Any, tenant: str) -> None:
@@ -197,14 +293,24 @@ def bank_export(name: str, fmt: str, state: str | None, output: Any, tenant: str
 @bank.command("add")
 @click.argument("name")
 @click.argument("items", nargs=-1, required=True)
-@click.option("--algorithm", type=click.Choice(["pdq", "md5", "sha256"]),
-              help="ITEMS are hex hashes of this kind rather than files.")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["pdq", "md5", "sha256"]),
+    help="ITEMS are hex hashes of this kind rather than files.",
+)
 @click.option("--label", "labels", multiple=True, help="A label for the new entries.")
 @click.option("--source", default="", help="Where the content came from.")
 @click.option("--note", help="A note kept on each entry.")
 @_tenant
-def bank_add(name: str, items: tuple[str, ...], algorithm: str | None, labels: tuple[str, ...],
-             source: str, note: str | None, tenant: str) -> None:  # fmt: skip
+def bank_add(
+    name: str,
+    items: tuple[str, ...],
+    algorithm: str | None,
+    labels: tuple[str, ...],
+    source: str,
+    note: str | None,
+    tenant: str,
+) -> None:
     """Add hashes, or hash local images (files or folders) into a bank.
 
     An image adds its PDQ hash (when its quality allows matching) and its MD5; other files add
@@ -232,8 +338,10 @@ def bank_add(name: str, items: tuple[str, ...], algorithm: str | None, labels: t
                 err.print(f"{shown}: {getattr(exc, 'message', exc)}")
                 problems += 1
     result = banks.add_entries(tenant_id, name, entries)
-    click.echo(f"{name}: {result.added:,} added, {result.duplicates:,} already there"
-               + (f", {problems} could not be hashed" if problems else ""))  # fmt: skip
+    click.echo(
+        f"{name}: {result.added:,} added, {result.duplicates:,} already there"
+        + (f", {problems} could not be hashed" if problems else "")
+    )
     if result.ids:
         _report_retro(banks, tenant_id, result.ids)
     if problems:
@@ -252,8 +360,15 @@ def _hash_file(path: Path, labels: tuple[str, ...], source: str, note: str | Non
         raise ContentError("empty file: nothing to hash")
     if sniff_binary(data[:64]) in IMAGE_TYPES:
         image = decode_image(data, ImageLimits())
-        out = [NewEntry("md5", next(h.value for h in image.hashes if h.algorithm == "md5"),
-                        labels, source, note)]  # fmt: skip
+        out = [
+            NewEntry(
+                "md5",
+                next(h.value for h in image.hashes if h.algorithm == "md5"),
+                labels,
+                source,
+                note,
+            )
+        ]
         for h in image.hashes:
             if h.algorithm == "pdq" and h.frame in (None, 0):
                 if (h.quality or 0) < 50:
@@ -279,7 +394,7 @@ def bank_remove(name: str, entries: tuple[str, ...], tenant: str) -> None:
 
     banks, tenant_id = _open(tenant)
     ids = [int(e) for e in entries if e.isdigit()]
-    hashes = []
+    hashes: list[tuple[str, str]] = []
     for e in entries:
         if e.isdigit():
             continue
@@ -325,22 +440,33 @@ def bank_stats(name: str, as_json: bool, tenant: str) -> None:
         return
     b = s["bank"]
     out = Console(highlight=False, soft_wrap=True)
-    out.print(f"bank {b['name']!r} ({b['kind']}): {s['entries']:,} entries, "
-              f"{s['matches']:,} matches, last added {_when(s['last_added_at'])}, "
-              f"last matched {_when(s['last_matched_at'])}")  # fmt: skip
+    out.print(
+        f"bank {b['name']!r} ({b['kind']}): {s['entries']:,} entries, "
+        f"{s['matches']:,} matches, last added {_when(s['last_added_at'])}, "
+        f"last matched {_when(s['last_matched_at'])}"
+    )
     for alg, states in sorted(s["by_algorithm"].items()):
         out.print(f"  {alg}: " + ", ".join(f"{n:,} {st}" for st, n in sorted(states.items())))
     if s["busiest"]:
         table = Table("entry", "hash", "matches", "last matched", "state", title="busiest")
         for r in s["busiest"]:
-            table.add_row(str(r["id"]), f"{r['algorithm']}:{r['value'][:16]}…", str(r["matches"]),
-                          _when(r["last_matched_at"]), r["state"])  # fmt: skip
+            table.add_row(
+                str(r["id"]),
+                f"{r['algorithm']}:{r['value'][:16]}…",
+                str(r["matches"]),
+                _when(r["last_matched_at"]),
+                r["state"],
+            )
         out.print(table)
     if s["quarantined"]:
         table = Table("entry", "hash", "since", "why", title="quarantined (pending review)")
         for r in s["quarantined"]:
-            table.add_row(str(r["id"]), f"{r['algorithm']}:{r['value'][:16]}…",
-                          _when(r["state_changed_at"]), r["state_reason"] or "")  # fmt: skip
+            table.add_row(
+                str(r["id"]),
+                f"{r['algorithm']}:{r['value'][:16]}…",
+                _when(r["state_changed_at"]),
+                r["state_reason"] or "",
+            )
         out.print(table)
 
 
@@ -358,11 +484,15 @@ def _report_retro(banks: BankStore, tenant_id: str, ids: list[int]) -> None:
     t0 = time.perf_counter()
     hits = retro_match(banks, tenant_id, ids)
     if not hits:
-        click.echo(f"retroactive: no past scan matches the new entries ({time.perf_counter() - t0:.1f} s)")
+        click.echo(
+            f"retroactive: no past scan matches the new entries ({time.perf_counter() - t0:.1f} s)"
+        )
         return
     click.echo(f"retroactive: {len(hits):,} past scan(s) match the new entries:")
     for h in hits[:100]:
-        click.echo(f"  {h.scan_id}  {h.name or '-'}  was {h.action or '-'}  "
-                   f"→ entry {h.entry_id} ({h.algorithm}, distance {h.distance})")  # fmt: skip
+        click.echo(
+            f"  {h.scan_id}  {h.name or '-'}  was {h.action or '-'}  "
+            f"→ entry {h.entry_id} ({h.algorithm}, distance {h.distance})"
+        )
     if len(hits) > 100:
         click.echo(f"  … and {len(hits) - 100:,} more")

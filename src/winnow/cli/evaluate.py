@@ -113,3 +113,43 @@ def eval_images(data: Path) -> None:
     for name, n, passed in ev.gate_rates(data):
         table.add_row(name, str(n), str(passed), f"{passed / max(n, 1):.1%}")
     console.print(table)
+
+
+@eval_group.command("hashes")
+@_data_option
+@click.option("--threshold", type=click.IntRange(0, 128), default=31, show_default=True)
+def eval_hashes(data: Path, threshold: int) -> None:
+    """PDQ robustness to everyday edits, and false matches between distinct images."""
+    from winnow.evaluation import hashing as ev
+
+    if not any((data / s).is_dir() for s in ev.SETS):
+        click.echo(f"error: none of {', '.join(str(data / s) for s in ev.SETS)} found", err=True)
+        sys.exit(ExitCode.CONTENT)
+    r = ev.evaluate(data, threshold)
+    console = Console(highlight=False)
+    table = Table(
+        title=f"PDQ: edited copies that still match their original (threshold {threshold}, "
+        f"{r.images} photos)"
+    )
+    for col in ("edit", "images", "matched", "rate", "as sent (no dihedral)", "median distance"):
+        table.add_column(col, justify="left" if col == "edit" else "right")
+    for s in r.scores:
+        as_sent = s.matched_as_sent / max(s.images, 1)
+        table.add_row(
+            s.edit,
+            str(s.images),
+            str(s.matched),
+            f"{s.rate:.3f}",
+            f"{as_sent:.3f}",
+            f"{s.median_distance:.0f}",
+        )
+    console.print(table)
+    rate = len(r.false_matches) / max(r.pairs, 1)
+    console.print(
+        f"false matches: {len(r.false_matches)} of {r.pairs:,} pairs of distinct images "
+        f"({rate:.5f}) within {threshold} bits, dihedral hashes included"
+    )
+    for a, b, d in r.false_matches:
+        console.print(f"  {a} ~ {b}: distance {d}")
+    if r.low_quality:
+        console.print(f"left out (PDQ quality under {ev.MIN_QUALITY}): {', '.join(r.low_quality)}")

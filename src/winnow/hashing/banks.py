@@ -65,7 +65,7 @@ class Bank:
     suppresses: frozenset[str] | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Bank:
+    def from_row(cls, row: Any) -> Bank:
         sup = row["suppresses"]
         return cls(
             row["id"],
@@ -105,6 +105,7 @@ class BankMatcher:
         self._checked = 0.0
         self._lock = threading.Lock()
         self._loaded = False
+        self._banks_read = False
 
     # ------------------------------------------------------------------ following the database
 
@@ -127,11 +128,26 @@ class BankMatcher:
             self._checked = time.monotonic()
             self._loaded = True
 
-    def refresh(self, *, force: bool = False) -> None:
-        """Apply the bank changes committed since the last look (at most once a second)."""
+    def refresh(self, *, force: bool = False, pdq: bool = True) -> None:
+        """Apply the bank changes committed since the last look (at most once a second).
+
+        The PDQ index is read on the first lookup that needs it (``pdq``); until then only the
+        banks themselves are followed, so text-only traffic never waits for a large bank to load.
+        """
         if not self._loaded:
-            self.load()
-            return
+            if pdq:
+                self.load()
+                return
+            if not self._banks_read:
+                with self._lock:
+                    self.seq = self.store.last_change(self.tenant_id)
+                    self.banks = {
+                        i: Bank.from_row(r)
+                        for i, r in self.store.banks_by_id(self.tenant_id).items()
+                    }
+                    self._checked = time.monotonic()
+                    self._banks_read = True
+                return
         now = time.monotonic()
         if not force and now - self._checked < self.refresh_interval:
             return
@@ -147,11 +163,13 @@ class BankMatcher:
         if self.index.delta_size >= self.compact_at:
             threading.Thread(target=self.index.compact, name="bank-compact", daemon=True).start()
 
-    def _apply(self, changes: Sequence[Mapping[str, Any]]) -> None:
+    def _apply(self, changes: Sequence[Any]) -> None:
         if any(c["entry_id"] is None for c in changes):
             self.banks = {
                 i: Bank.from_row(r) for i, r in self.store.banks_by_id(self.tenant_id).items()
             }
+        if not self._loaded:  # load() will read the entries as they are then
+            return
         gone = [
             index_key(c["bank_id"], c["entry_id"])
             for c in changes
@@ -180,7 +198,7 @@ class BankMatcher:
     ) -> MatchResult:
         """Every bank entry the content matches, with suppressions applied; counts the matches
         (and quarantines flooding entries) unless ``record`` is False."""
-        self.refresh()
+        self.refresh(pdq=any(h.algorithm == "pdq" for h in hashes))
         result = MatchResult()
         banks = self.banks
         if not banks:
@@ -203,12 +221,12 @@ class BankMatcher:
                 else [bytes.fromhex(h.value)]
             )
             skipped: set[str] = set()
-            for t, (matches, past) in enumerate(self.index.search(queries, radius)):
+            for t, (near, past) in enumerate(self.index.search(queries, radius)):
                 if past:
                     result.notes.append(
                         f"PDQ lookup: {past:,} more bank entries matched past the per-lookup cap"
                     )
-                for m in matches:
+                for m in near:
                     bank_id, entry_id = split_key(m.key)
                     bank = banks.get(bank_id)
                     if bank is None or m.distance > bank.pdq_threshold:
@@ -219,8 +237,13 @@ class BankMatcher:
                     old = found.get(entry_id)
                     if old is None or m.distance < old.distance:
                         found[entry_id] = _hash_match(
-                            bank, entry_id, "pdq", m.distance, bank.pdq_threshold,
-                            TRANSFORMS[t] if variants else None, h.frame,
+                            bank,
+                            entry_id,
+                            "pdq",
+                            m.distance,
+                            bank.pdq_threshold,
+                            TRANSFORMS[t] if variants else None,
+                            h.frame,
                         )
             for name in sorted(skipped):
                 bank = next(b for b in banks.values() if b.name == name)
@@ -231,20 +254,26 @@ class BankMatcher:
         if not found:
             return result
         rows = self.store.entries_by_id(self.tenant_id, list(found))
-        matches = []
-        for entry_id, m in found.items():
-            row = rows.get(entry_id)
-            if row is None or row["state"] != "enabled":  # changed since the index last looked
+        matches: list[HashMatch] = []
+        for entry_id, hm in found.items():
+            entry = rows.get(entry_id)
+            if entry is None or entry["state"] != "enabled":  # changed since the index looked
                 continue
             matches.append(
-                _replace(m, labels=tuple(orjson.loads(row["labels"])), value=row["value"],
-                         source=row["source"])
+                _replace(
+                    hm,
+                    labels=tuple(orjson.loads(entry["labels"])),
+                    value=entry["value"],
+                    source=entry["source"],
+                )
             )
         matches = _suppress(matches, banks)
         matches.sort(key=lambda m: (m.suppressed_by is not None, m.distance, m.bank, m.entry_id))
         result.matches = matches
         if record and matches:
-            for row in self.store.record_matches(self.tenant_id, [int(m.entry_id) for m in matches]):
+            for row in self.store.record_matches(
+                self.tenant_id, [int(m.entry_id) for m in matches]
+            ):
                 result.notes.append(
                     f"bank {row['bank']!r} entry {row['id']} was quarantined: it matched "
                     f"{row['window_matches']} items within an hour (flood limit "

@@ -229,7 +229,11 @@ def _csv(text: TextIO, algorithm: str | None, name: str) -> _Row:
         if len(row) <= cols["value"]:
             yield n, f"expected at least {cols['value'] + 1} columns, got {len(row)}"
             continue
-        alg = row[cols["algorithm"]].strip() if "algorithm" in cols and cols["algorithm"] < len(row) else algorithm
+        alg = (
+            row[cols["algorithm"]].strip()
+            if "algorithm" in cols and cols["algorithm"] < len(row)
+            else algorithm
+        )
         if not alg:
             yield n, "no hash type in this row (pass --algorithm)"
             continue
@@ -247,10 +251,13 @@ def _hex(text: TextIO, algorithm: str | None, name: str) -> _Row:
             if len(value) == 32:
                 alg = "md5"
             else:
-                yield n, (
-                    f"a {len(value)}-digit hash is ambiguous: pass --algorithm (pdq or sha256)"
-                    if len(value) == 64
-                    else f"{value[:80]!r} is not a 32- or 64-digit hex hash"
+                yield (
+                    n,
+                    (
+                        f"a {len(value)}-digit hash is ambiguous: pass --algorithm (pdq or sha256)"
+                        if len(value) == 64
+                        else f"{value[:80]!r} is not a 32- or 64-digit hex hash"
+                    ),
                 )
                 continue
         yield n, (alg, value, (), {})
@@ -266,7 +273,9 @@ def _timestamp(value: Any) -> float:
 
 
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return (
+        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    )
 
 
 def write(rows: Iterable[Any], fmt: str, out: TextIO, bank: str) -> int:
@@ -305,7 +314,9 @@ def write(rows: Iterable[Any], fmt: str, out: TextIO, bank: str) -> int:
         elif fmt == "csv":
             writer.writerow([r["algorithm"], r["value"], ";".join(labels)])
         elif fmt == "threatexchange":
-            writer.writerow([_TX_OUT[r["algorithm"]], r["value"], r["source"] or bank, "", " ".join(labels)])
+            writer.writerow(
+                [_TX_OUT[r["algorithm"]], r["value"], r["source"] or bank, "", " ".join(labels)]
+            )
         else:
             out.write(r["value"] + "\n")
         n += 1

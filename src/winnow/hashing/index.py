@@ -150,14 +150,13 @@ class HammingIndex:
 
     def __len__(self) -> int:
         """Rows held, including removed ones not yet compacted away."""
-        return sum(s.n for s in self._segments) + len(self._delta_keys)
+        return int(sum(s.n for s in self._segments)) + len(self._delta_keys)
 
     @property
     def nbytes(self) -> int:
         """Memory held by the compiled arrays (the delta's Python lists not counted)."""
-        return sum(s.nbytes for s in self._segments) + (
-            self._delta_index.nbytes if self._delta_index is not None else 0
-        )
+        delta = self._delta_index.nbytes if self._delta_index is not None else 0
+        return int(sum(s.nbytes for s in self._segments)) + int(delta)
 
     def compact(self) -> None:
         """Fold the delta and removals into new segments; lookups go on meanwhile."""

@@ -33,8 +33,18 @@ def retro_match(banks: BankStore, tenant_id: str, entry_ids: list[int]) -> list[
         wanted = {r["value"]: r for r in entries.values() if r["algorithm"] == alg}
         for scan in banks.past_scans_exact(tenant_id, alg, sorted(wanted)):
             e = wanted[scan["value"]]
-            hits.append(RetroHit(scan["id"], scan["name"], scan["action"], scan["created_at"],
-                                 e["id"], by_bank[e["bank_id"]]["name"], alg, 0))  # fmt: skip
+            hits.append(
+                RetroHit(
+                    scan["id"],
+                    scan["name"],
+                    scan["action"],
+                    scan["created_at"],
+                    e["id"],
+                    by_bank[e["bank_id"]]["name"],
+                    alg,
+                    0,
+                )
+            )
     pdq = [r for r in entries.values() if r["algorithm"] == "pdq"]
     if pdq:
         index = HammingIndex.build(
@@ -48,8 +58,17 @@ def retro_match(banks: BankStore, tenant_id: str, entry_ids: list[int]) -> list[
                 for m in matches:
                     if m.distance <= threshold[m.key]:
                         e = entries[m.key]
-                        hits.append(RetroHit(scan["id"], scan["name"], scan["action"],
-                                             scan["created_at"], m.key,
-                                             by_bank[e["bank_id"]]["name"], "pdq", m.distance))  # fmt: skip
+                        hits.append(
+                            RetroHit(
+                                scan["id"],
+                                scan["name"],
+                                scan["action"],
+                                scan["created_at"],
+                                m.key,
+                                by_bank[e["bank_id"]]["name"],
+                                "pdq",
+                                m.distance,
+                            )
+                        )
     hits.sort(key=lambda h: (h.scanned_at, h.scan_id, h.entry_id))
     return hits

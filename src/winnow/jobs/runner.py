@@ -60,7 +60,7 @@ class JobRunner:
             else:
                 content = Content.from_bytes(payload["data"] or b"", name=scan["name"])
             engine = self.engines.for_request(scan["tenant_id"], scan["policy"])
-            verdict = engine.scan(content)
+            verdict = engine.scan(content, matcher=self.engines.matcher(scan["tenant_id"]))
         except StorageError:
             raise
         except (ContentError, PolicyError) as exc:

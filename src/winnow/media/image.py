@@ -20,6 +20,7 @@ JPEG is not decoded at full size. PDQ itself is computed by Winnow's compiled co
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import io
 import math
@@ -102,7 +103,7 @@ class DecodedImage:
     sha256: str
     # PDQ of the 8 dihedral transforms (as sent, rotated 90 ccw, 180, 90 cw, flipped top-bottom,
     # mirrored, transposed, anti-transposed), 8 * 32 bytes, by frame (None: a still image).
-    pdq_dihedral: Mapping[int | None, bytes] = field(default_factory=dict)
+    pdq_dihedral: Mapping[int | None, builtins.bytes] = field(default_factory=dict)
 
 
 def read_bytes(content: Content, max_bytes: int) -> bytes:

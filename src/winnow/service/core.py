@@ -7,6 +7,7 @@ recorded, audited, counted and limited the same way.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import threading
@@ -189,10 +190,13 @@ class Service:
             row = self.base_row(key, item, policy=policy, mode="sync", status="done")
             row["started_at"] = row["created_at"]
             try:
+                banks = self.engines.matcher(key.tenant_id)
                 if item.inline:
-                    verdict = engine.scan(item.content())
+                    verdict = engine.scan(item.content(), matcher=banks)
                 else:
-                    verdict = await run_in_threadpool(engine.scan, item.content())
+                    verdict = await run_in_threadpool(
+                        functools.partial(engine.scan, matcher=banks), item.content()
+                    )
             except ContentError as exc:
                 row.update(error_fields(exc))
                 outcome = Outcome(row["id"], item.name, None, None, exc)

@@ -4,7 +4,8 @@ A request names a policy (``"strict"`` or ``"strict@3"``), or its key names one,
 ``default``: the tenant's own policy called ``default`` if it uploaded one, else the built-in.
 Engines are cached by the policy's digest (so two tenants with the same text share one), at most
 ``max_engines`` of them; resolving a name is cached for a second, so a newly uploaded version is in
-use within a second on every API process and worker.
+use within a second on every API process and worker. Hash banks are per tenant: each tenant's
+:class:`~winnow.hashing.banks.BankMatcher` is passed to the shared engine at scan time.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections import OrderedDict
 
 from winnow.engine import Engine, EngineSettings
 from winnow.errors import PolicyError, PolicyProblem
+from winnow.hashing.banks import BankMatcher
 from winnow.policy.loader import Policy, load_default_policy, parse_policy
 from winnow.store import Store
+from winnow.store.banks import BankStore
 
 DEFAULT = "default"
 _RESOLVE_TTL = 1.0
@@ -43,6 +46,15 @@ class Engines:
         self._builtin = load_default_policy()
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._resolved: dict[tuple[str, str], tuple[float, Policy]] = {}
+        self._matchers: dict[str, BankMatcher] = {}
+
+    def matcher(self, tenant_id: str) -> BankMatcher:
+        """The tenant's hash banks (each process follows their changes within a second)."""
+        with self._lock:
+            m = self._matchers.get(tenant_id)
+            if m is None:
+                m = self._matchers[tenant_id] = BankMatcher(BankStore(self._store), tenant_id)
+            return m
 
     def default_engine(self) -> Engine:
         return self._engine(self._builtin)

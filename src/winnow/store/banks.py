@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, RowMapping, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from winnow.errors import BankError, BankNotFoundError
@@ -137,7 +149,9 @@ class BankStore:
             )
             if changes.get("description") is not None:
                 values["description"] = changes["description"]
-            conn.execute(update(banks).where(banks.c.id == row["id"]).values(updated_at=_now(), **values))
+            conn.execute(
+                update(banks).where(banks.c.id == row["id"]).values(updated_at=_now(), **values)
+            )
             _change(conn, tenant_id, row["id"], None, "bank")
             _audit(conn, tenant_id, "bank.configured", actor=actor, detail={"bank": name, **values})
             new = _bank_row(conn, tenant_id, name)
@@ -170,7 +184,9 @@ class BankStore:
         with self.store._read() as conn:
             return {
                 r["id"]: r
-                for r in conn.execute(select(banks).where(banks.c.tenant_id == tenant_id)).mappings()
+                for r in conn.execute(
+                    select(banks).where(banks.c.tenant_id == tenant_id)
+                ).mappings()
             }
 
     def _require(self, conn: Connection, tenant_id: str, name: str) -> RowMapping:
@@ -272,7 +288,7 @@ class BankStore:
         """Delete entries by id or by (algorithm, value); returns how many were removed."""
         with self.store._write() as conn:
             bank_id = self._require(conn, tenant_id, bank)["id"]
-            conds = []
+            conds: list[ColumnElement[bool]] = []
             if ids:
                 conds.append(bank_entries.c.id.in_(list(ids)))
             for alg, value in hashes:
@@ -401,9 +417,7 @@ class BankStore:
         """Enabled entries equal to any of the (algorithm, value) pairs."""
         if not hashes:
             return []
-        conds = [
-            and_(bank_entries.c.algorithm == a, bank_entries.c.value == v) for a, v in hashes
-        ]
+        conds = [and_(bank_entries.c.algorithm == a, bank_entries.c.value == v) for a, v in hashes]
         with self.store._read() as conn:
             return list(
                 conn.execute(
@@ -415,7 +429,9 @@ class BankStore:
                 ).mappings()
             )
 
-    def pdq_entries(self, tenant_id: str, batch: int = 50_000) -> Iterator[list[tuple[int, int, str]]]:
+    def pdq_entries(
+        self, tenant_id: str, batch: int = 50_000
+    ) -> Iterator[list[tuple[int, int, str]]]:
         """(entry id, bank id, hex) of every enabled PDQ entry, in batches."""
         after = -1
         while True:
@@ -443,7 +459,9 @@ class BankStore:
         with self.store._read() as conn:
             return int(
                 conn.execute(
-                    select(func.max(bank_changes.c.seq)).where(bank_changes.c.tenant_id == tenant_id)
+                    select(func.max(bank_changes.c.seq)).where(
+                        bank_changes.c.tenant_id == tenant_id
+                    )
                 ).scalar()
                 or 0
             )
@@ -527,9 +545,12 @@ class BankStore:
                 .group_by(bank_entries.c.algorithm, bank_entries.c.state)
             ).all()
             totals = conn.execute(
-                select(func.count(), func.coalesce(func.sum(bank_entries.c.matches), 0),
-                       func.max(bank_entries.c.added_at), func.max(bank_entries.c.last_matched_at))
-                .where(bank_entries.c.bank_id == row["id"])
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(bank_entries.c.matches), 0),
+                    func.max(bank_entries.c.added_at),
+                    func.max(bank_entries.c.last_matched_at),
+                ).where(bank_entries.c.bank_id == row["id"])
             ).one()
             busiest = list(
                 conn.execute(
@@ -542,8 +563,9 @@ class BankStore:
             quarantined = list(
                 conn.execute(
                     select(bank_entries)
-                    .where(bank_entries.c.bank_id == row["id"],
-                           bank_entries.c.state == "quarantined")
+                    .where(
+                        bank_entries.c.bank_id == row["id"], bank_entries.c.state == "quarantined"
+                    )
                     .order_by(bank_entries.c.state_changed_at.desc())
                     .limit(100)
                 ).mappings()
@@ -573,8 +595,15 @@ class BankStore:
             with self.store._read() as conn:
                 out.extend(
                     conn.execute(
-                        select(scans.c.id, scans.c.name, scans.c.action, scans.c.created_at, col.label("value"))
-                        .where(scans.c.tenant_id == tenant_id, col.in_(list(values[lo : lo + 500])))
+                        select(
+                            scans.c.id,
+                            scans.c.name,
+                            scans.c.action,
+                            scans.c.created_at,
+                            col.label("value"),
+                        ).where(
+                            scans.c.tenant_id == tenant_id, col.in_(list(values[lo : lo + 500]))
+                        )
                     ).mappings()
                 )
         return out
@@ -586,8 +615,18 @@ class BankStore:
             with self.store._read() as conn:
                 rows = list(
                     conn.execute(
-                        select(scans.c.id, scans.c.name, scans.c.action, scans.c.created_at, scans.c.pdq)
-                        .where(scans.c.tenant_id == tenant_id, scans.c.pdq.is_not(None), scans.c.id > after)
+                        select(
+                            scans.c.id,
+                            scans.c.name,
+                            scans.c.action,
+                            scans.c.created_at,
+                            scans.c.pdq,
+                        )
+                        .where(
+                            scans.c.tenant_id == tenant_id,
+                            scans.c.pdq.is_not(None),
+                            scans.c.id > after,
+                        )
                         .order_by(scans.c.id)
                         .limit(batch)
                     ).mappings()

@@ -163,7 +163,9 @@ banks = Table(
 bank_entries = Table(
     "bank_entries",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("bank_id", Integer, ForeignKey("banks.id"), nullable=False),
     Column("tenant_id", String(40), nullable=False),
     Column("algorithm", String(16), nullable=False),  # md5 | sha256 | pdq
@@ -188,7 +190,9 @@ bank_entries = Table(
 bank_changes = Table(
     "bank_changes",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("tenant_id", String(40), nullable=False),
     Column("bank_id", Integer, nullable=False),
     Column("entry_id", BigInteger),  # NULL: a change to the bank itself
