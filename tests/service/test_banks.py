@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from typing import Any
 
 import pytest
 
@@ -203,3 +204,51 @@ def test_retroactive_matching_reports_past_scans(store: Store, banks: BankStore)
         ("scn_2", "md5", 0),
     }
     assert retro_match(banks, _tenant(store, "other"), ids) == []
+
+
+def test_the_api_matches_each_tenants_own_banks(make_api: Any, shared_data: Any) -> None:
+    """An image in tenant A's block bank is blocked for A (rotated, too), not for tenant B; an
+    entry added while the service runs counts within a second."""
+    from PIL import Image
+
+    api = make_api()
+    a, b = api.key("tenant-a"), api.key("tenant-b")
+    photo = shared_data / "pdq-reference-vectors/images/reg-test-input/dih/bridge-1-original.jpg"
+    original = photo.read_bytes()
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(original)).rotate(90, expand=True).save(buf, "JPEG", quality=80)
+    rotated = buf.getvalue()
+    store: Store = api.service.store
+    banks = BankStore(store)
+    ta = store.tenant_id("tenant-a")
+    assert ta is not None
+    banks.create_bank(ta, "terror", "block")
+
+    def scan(data: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        r = api.client.post("/v1/scans", content=data, headers=headers)
+        assert r.status_code == 200, r.text
+        verdict: dict[str, Any] = r.json()["verdict"]
+        return verdict
+
+    assert scan(rotated, a)["hash_matches"] == []
+    from winnow.media.image import ImageLimits, decode_image
+
+    pdq = next(h for h in decode_image(original, ImageLimits()).hashes if h.algorithm == "pdq")
+    banks.add_entries(ta, "terror", [NewEntry("pdq", pdq.value, labels=("terrorism",))])
+    deadline = time.monotonic() + 2.0
+    while True:
+        v = scan(rotated, a)
+        if v["hash_matches"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    [hit] = v["hash_matches"]
+    assert (hit["bank"], hit["transform"], hit["labels"]) == (
+        "terror",
+        "rotate_90_cw",
+        ["terrorism"],
+    )
+    assert v["action"] == "block"
+    assert [h["rule"] for h in v["rule_hits"]] == ["known-content"]
+    other = scan(original, b)
+    assert other["hash_matches"] == []
+    assert other["action"] == "pass"
