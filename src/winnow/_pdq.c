@@ -191,35 +191,6 @@ static void bits_of(const float b[256], uint8_t out[32]) {
         if (b[k] > median) out[31 - k / 8] |= (uint8_t)(1u << (k % 8));
 }
 
-static PyObject *pdq_hash(PyObject *self, PyObject *args) {
-    Py_buffer view;
-    int rows, cols, channels;
-    if (!PyArg_ParseTuple(args, "y*iii", &view, &rows, &cols, &channels)) return NULL;
-    if ((channels != 1 && channels != 3) || rows < 0 || cols < 0 ||
-        view.len != (Py_ssize_t)rows * cols * channels) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "pixels must be rows x cols x channels (1 or 3) bytes");
-        return NULL;
-    }
-    uint8_t hash[32] = {0};
-    int quality = 0;
-    if (rows >= MIN_HASHABLE_DIM && cols >= MIN_HASHABLE_DIM) {
-        if (reserve((size_t)rows * cols, (size_t)cols) < 0) {
-            PyBuffer_Release(&view);
-            return PyErr_NoMemory();
-        }
-        if (!dct_ready) init_dct();
-        float small[64][64];
-        downsample((const uint8_t *)view.buf, rows, cols, channels, small);
-        quality = quality_of(small);
-        float b[256];
-        dct_of(small, b);
-        bits_of(b, hash);
-    }
-    PyBuffer_Release(&view);
-    return Py_BuildValue("(y#i)", (const char *)hash, (Py_ssize_t)32, quality);
-}
-
 /* The coefficients of the seven other dihedral transforms of the image (in the reference's
  * order: rotated 90 degrees counter-clockwise, 180, 90 clockwise, flipped top-bottom, mirrored
  * left-right, transposed, anti-transposed; checked against pixel transforms) follow from
@@ -244,7 +215,9 @@ static void dihedral_of(const float a[256], int transform, float out[256]) {
         }
 }
 
-static PyObject *pdq_dihedral(PyObject *self, PyObject *args) {
+/* Parse (pixels, rows, cols, channels) and hash: the first `variants` dihedral hashes (1: the
+ * plain hash; 8: all). Returns (hashes bytes, quality). */
+static PyObject *hash_variants(PyObject *args, int variants) {
     Py_buffer view;
     int rows, cols, channels;
     if (!PyArg_ParseTuple(args, "y*iii", &view, &rows, &cols, &channels)) return NULL;
@@ -267,14 +240,18 @@ static PyObject *pdq_dihedral(PyObject *self, PyObject *args) {
         downsample((const uint8_t *)view.buf, rows, cols, channels, small);
         quality = quality_of(small);
         dct_of(small, b);
-        for (int t = 0; t < 8; t++) {
+        for (int t = 0; t < variants; t++) {
             dihedral_of(b, t, d);
             bits_of(d, hashes[t]);
         }
     }
     PyBuffer_Release(&view);
-    return Py_BuildValue("(y#i)", (const char *)hashes, (Py_ssize_t)sizeof hashes, quality);
+    return Py_BuildValue("(y#i)", (const char *)hashes, (Py_ssize_t)(32 * variants), quality);
 }
+
+static PyObject *pdq_hash(PyObject *self, PyObject *args) { return hash_variants(args, 1); }
+
+static PyObject *pdq_dihedral(PyObject *self, PyObject *args) { return hash_variants(args, 8); }
 
 static PyMethodDef methods[] = {
     {"hash", pdq_hash, METH_VARARGS,

@@ -296,16 +296,7 @@ class BankStore:
                 conds.append(and_(bank_entries.c.algorithm == a, bank_entries.c.value == v))
             if not conds:
                 return 0
-            found = [
-                r[0]
-                for r in conn.execute(
-                    select(bank_entries.c.id).where(
-                        bank_entries.c.tenant_id == tenant_id,
-                        bank_entries.c.bank_id == bank_id,
-                        or_(*conds),
-                    )
-                )
-            ]
+            found = _entry_ids(conn, tenant_id, bank_id, or_(*conds))
             if not found:
                 return 0
             conn.execute(delete(bank_entries).where(bank_entries.c.id.in_(found)))
@@ -346,16 +337,7 @@ class BankStore:
             raise BankError(f"entry state {state!r} is not one of {', '.join(STATES)}")
         with self.store._write() as conn:
             bank_id = self._require(conn, tenant_id, bank)["id"]
-            found = [
-                r[0]
-                for r in conn.execute(
-                    select(bank_entries.c.id).where(
-                        bank_entries.c.tenant_id == tenant_id,
-                        bank_entries.c.bank_id == bank_id,
-                        bank_entries.c.id.in_(list(ids)),
-                    )
-                )
-            ]
+            found = _entry_ids(conn, tenant_id, bank_id, bank_entries.c.id.in_(list(ids)))
             if not found:
                 return 0
             _set_state(conn, tenant_id, bank_id, found, state, reason)
@@ -670,6 +652,16 @@ def _bank_row(conn: Connection, tenant_id: str, name: str) -> RowMapping | None:
         .mappings()
         .first()
     )
+
+
+def _entry_ids(
+    conn: Connection, tenant_id: str, bank_id: int, cond: ColumnElement[bool]
+) -> list[int]:
+    """Ids of one bank's entries that meet ``cond``."""
+    q = select(bank_entries.c.id).where(
+        bank_entries.c.tenant_id == tenant_id, bank_entries.c.bank_id == bank_id, cond
+    )
+    return [r[0] for r in conn.execute(q)]
 
 
 def _change(conn: Connection, tenant_id: str, bank_id: int, entry_id: int | None, op: str) -> None:
