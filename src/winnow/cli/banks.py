@@ -7,6 +7,7 @@ service sees every change within about a second.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -237,8 +238,6 @@ def bank_import(
     banks, tenant_id = _open(tenant)
     banks.get_bank(tenant_id, name)  # fail before reading a large file
     text = file.read()
-    import io
-
     if fmt == "auto":
         fmt = detect_format(file.name, text[:4096])
     parsed = parse(

@@ -169,6 +169,7 @@ def evaluate(data: Path, threshold: int = THRESHOLD) -> Robustness:
     from PIL import Image
 
     originals: dict[str, NDArray[np.uint8]] = {}
+    raws: dict[str, bytes] = {}
     low: list[str] = []
     for path in _images(data):
         raw = path.read_bytes()
@@ -177,10 +178,10 @@ def evaluate(data: Path, threshold: int = THRESHOLD) -> Robustness:
             low.append(path.name)
             continue
         originals[path.name] = bits
-    paths = {p.name: p for p in _images(data)}
+        raws[path.name] = raw
     per_edit: dict[str, list[tuple[int, int]]] = {name: [] for name, _ in edits()}
     for name, orig in originals.items():
-        with Image.open(paths[name]) as opened:
+        with Image.open(io.BytesIO(raws[name])) as opened:
             im = opened.convert("RGB")
         for edit_name, edit in edits():
             out = edit(im)

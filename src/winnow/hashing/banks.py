@@ -20,6 +20,7 @@ minimum quality. Then:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -115,9 +116,7 @@ class BankMatcher:
             if self._loaded:
                 return
             self.seq = self.store.last_change(self.tenant_id)  # before the read: none is missed
-            self.banks = {
-                i: Bank.from_row(r) for i, r in self.store.banks_by_id(self.tenant_id).items()
-            }
+            self.banks = self._read_banks()
             hashes: list[bytes] = []
             keys: list[int] = []
             for batch in self.store.pdq_entries(self.tenant_id):
@@ -141,10 +140,7 @@ class BankMatcher:
             if not self._banks_read:
                 with self._lock:
                     self.seq = self.store.last_change(self.tenant_id)
-                    self.banks = {
-                        i: Bank.from_row(r)
-                        for i, r in self.store.banks_by_id(self.tenant_id).items()
-                    }
+                    self.banks = self._read_banks()
                     self._checked = time.monotonic()
                     self._banks_read = True
                 return
@@ -163,11 +159,12 @@ class BankMatcher:
         if self.index.delta_size >= self.compact_at:
             threading.Thread(target=self.index.compact, name="bank-compact", daemon=True).start()
 
+    def _read_banks(self) -> dict[int, Bank]:
+        return {i: Bank.from_row(r) for i, r in self.store.banks_by_id(self.tenant_id).items()}
+
     def _apply(self, changes: Sequence[Any]) -> None:
         if any(c["entry_id"] is None for c in changes):
-            self.banks = {
-                i: Bank.from_row(r) for i, r in self.store.banks_by_id(self.tenant_id).items()
-            }
+            self.banks = self._read_banks()
         if not self._loaded:  # load() will read the entries as they are then
             return
         gone = [
@@ -220,7 +217,7 @@ class BankMatcher:
                 if variants
                 else [bytes.fromhex(h.value)]
             )
-            skipped: set[str] = set()
+            skipped: dict[str, Bank] = {}
             for t, (near, past) in enumerate(self.index.search(queries, radius)):
                 if past:
                     result.notes.append(
@@ -232,7 +229,7 @@ class BankMatcher:
                     if bank is None or m.distance > bank.pdq_threshold:
                         continue
                     if quality < bank.pdq_min_quality:
-                        skipped.add(bank.name)
+                        skipped[bank.name] = bank
                         continue
                     old = found.get(entry_id)
                     if old is None or m.distance < old.distance:
@@ -245,8 +242,7 @@ class BankMatcher:
                             TRANSFORMS[t] if variants else None,
                             h.frame,
                         )
-            for name in sorted(skipped):
-                bank = next(b for b in banks.values() if b.name == name)
+            for name, bank in sorted(skipped.items()):
                 result.notes.append(
                     f"PDQ quality {quality} is under bank {name!r}'s minimum of "
                     f"{bank.pdq_min_quality}: its near matches were not used"
@@ -260,7 +256,7 @@ class BankMatcher:
             if entry is None or entry["state"] != "enabled":  # changed since the index looked
                 continue
             matches.append(
-                _replace(
+                dataclasses.replace(
                     hm,
                     labels=tuple(orjson.loads(entry["labels"])),
                     value=entry["value"],
@@ -303,12 +299,6 @@ def _hash_match(
     )
 
 
-def _replace(m: HashMatch, **changes: Any) -> HashMatch:
-    import dataclasses
-
-    return dataclasses.replace(m, **changes)
-
-
 def _suppress(matches: list[HashMatch], banks: Mapping[int, Bank]) -> list[HashMatch]:
     """Set aside the matches a negative bank's match cancels (never another negative bank's)."""
     by_name = {b.name: b for b in banks.values()}
@@ -321,7 +311,7 @@ def _suppress(matches: list[HashMatch], banks: Mapping[int, Bank]) -> list[HashM
             for n in negatives:
                 sup = by_name[n.bank].suppresses
                 if sup is None or m.bank in sup:
-                    m = _replace(m, suppressed_by=n.bank)
+                    m = dataclasses.replace(m, suppressed_by=n.bank)
                     break
         out.append(m)
     return out

@@ -168,16 +168,17 @@ class HammingIndex:
                 removed = set(self._removed)
             if not delta_k and not removed:
                 return
+            gone = np.fromiter(removed, np.int64, len(removed))
             parts_h: list[bytes] = []
             parts_k: list[npt.NDArray[np.int64]] = []
             for seg in segments:
                 keys = np.frombuffer(seg.buffers()[1], dtype=np.int64).copy()
                 h = np.frombuffer(seg.hashes(), dtype=np.uint8).reshape(-1, HASH_BYTES)
-                keep = ~np.isin(keys, np.fromiter(removed, np.int64, len(removed)))
+                keep = ~np.isin(keys, gone)
                 parts_h.append(h[keep].tobytes())
                 parts_k.append(keys[keep])
             dk = np.asarray(delta_k, dtype=np.int64)
-            dkeep = ~np.isin(dk, np.fromiter(removed, np.int64, len(removed)))
+            dkeep = ~np.isin(dk, gone)
             parts_h.append(b"".join(h for h, ok in zip(delta_h, dkeep, strict=True) if ok))
             parts_k.append(dk[dkeep])
             fresh = HammingIndex.build(b"".join(parts_h), np.concatenate(parts_k))

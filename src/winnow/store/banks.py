@@ -7,7 +7,7 @@ Every change of substance also writes an audit entry. All queries filter on the 
 
 from __future__ import annotations
 
-import time
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from winnow.errors import BankError, BankNotFoundError
-from winnow.store.database import Store, _audit, dumps
+from winnow.store.database import Store, _audit, _now, dumps
 from winnow.store.schema import bank_changes, bank_entries, banks, scans
 
 KINDS = ("block", "review", "allow", "negative")
@@ -74,10 +74,6 @@ def check_hash(algorithm: str, value: str) -> tuple[str, str]:
     return alg, v
 
 
-def _now() -> float:
-    return time.time()
-
-
 class BankStore:
     """Banks of one database; every method takes the tenant's id."""
 
@@ -99,8 +95,6 @@ class BankStore:
         suppresses: Sequence[str] | None = None,
         actor: str = "cli",
     ) -> RowMapping:
-        import re
-
         if not re.match(BANK_NAME, name):
             raise BankError(
                 f"bank name {name!r}: use 1-64 lowercase letters, digits, '_', '.' or '-'"
@@ -122,7 +116,7 @@ class BankStore:
                 )
                 .returning(banks.c.id)
             ).scalar_one()
-            _change(conn, tenant_id, bank_id, None, "bank")
+            _changes(conn, tenant_id, bank_id, [None], "bank")
             _audit(conn, tenant_id, "bank.created", actor=actor, detail={"bank": name, **values})
             row = _bank_row(conn, tenant_id, name)
         assert row is not None
@@ -152,7 +146,7 @@ class BankStore:
             conn.execute(
                 update(banks).where(banks.c.id == row["id"]).values(updated_at=_now(), **values)
             )
-            _change(conn, tenant_id, row["id"], None, "bank")
+            _changes(conn, tenant_id, row["id"], [None], "bank")
             _audit(conn, tenant_id, "bank.configured", actor=actor, detail={"bank": name, **values})
             new = _bank_row(conn, tenant_id, name)
         assert new is not None
@@ -213,19 +207,7 @@ class BankStore:
                 ins = self._insert_ignore().values(batch).returning(bank_entries.c.id)
                 ids = [r[0] for r in conn.execute(ins)]
                 if ids:
-                    conn.execute(
-                        insert(bank_changes),
-                        [
-                            {
-                                "tenant_id": tenant_id,
-                                "bank_id": bank_id,
-                                "entry_id": i,
-                                "op": "add",
-                                "created_at": _now(),
-                            }
-                            for i in ids
-                        ],
-                    )
+                    _changes(conn, tenant_id, bank_id, ids, "add")
                     _audit(
                         conn,
                         tenant_id,
@@ -300,19 +282,7 @@ class BankStore:
             if not found:
                 return 0
             conn.execute(delete(bank_entries).where(bank_entries.c.id.in_(found)))
-            conn.execute(
-                insert(bank_changes),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "bank_id": bank_id,
-                        "entry_id": i,
-                        "op": "remove",
-                        "created_at": _now(),
-                    }
-                    for i in found
-                ],
-            )
+            _changes(conn, tenant_id, bank_id, found, "remove")
             _audit(
                 conn,
                 tenant_id,
@@ -664,11 +634,21 @@ def _entry_ids(
     return [r[0] for r in conn.execute(q)]
 
 
-def _change(conn: Connection, tenant_id: str, bank_id: int, entry_id: int | None, op: str) -> None:
+def _changes(
+    conn: Connection,
+    tenant_id: str,
+    bank_id: int,
+    entry_ids: Sequence[int | None],
+    op: str,
+) -> None:
+    """Append to the change log that every process follows (entry None: the bank itself)."""
+    now = _now()
     conn.execute(
-        insert(bank_changes).values(
-            tenant_id=tenant_id, bank_id=bank_id, entry_id=entry_id, op=op, created_at=_now()
-        )
+        insert(bank_changes),
+        [
+            {"tenant_id": tenant_id, "bank_id": bank_id, "entry_id": i, "op": op, "created_at": now}
+            for i in entry_ids
+        ],
     )
 
 
@@ -689,11 +669,4 @@ def _set_state(
         .where(bank_entries.c.tenant_id == tenant_id, bank_entries.c.id.in_(list(ids)))
         .values(**values)
     )
-    op = "enable" if state == "enabled" else "disable"
-    conn.execute(
-        insert(bank_changes),
-        [
-            {"tenant_id": tenant_id, "bank_id": bank_id, "entry_id": i, "op": op, "created_at": now}
-            for i in ids
-        ],
-    )
+    _changes(conn, tenant_id, bank_id, ids, "enable" if state == "enabled" else "disable")
