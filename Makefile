@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run scan-examples test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean bench-hashbank eval-hashes
+.PHONY: run scan-examples test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean bench-hashbank bench-bank-startup eval-hashes
 
 $(BIN)/python:
 	sh scripts/build-deps.sh $(PYTHON)
@@ -63,6 +63,9 @@ bench-image: install-dev
 
 bench-hashbank: install-dev
 	$(BIN)/python benchmarks/bench_hashbank.py
+
+bench-bank-startup: install-dev
+	$(BIN)/python benchmarks/bench_bank_startup.py
 
 eval-hashes: install
 	$(BIN)/winnow eval hashes

@@ -98,6 +98,11 @@ def test_mutable_index_with_segments_delta_and_removals(tmp_path: Path) -> None:
             )
 
     check(ix)
+    # saved as it is, delta and removals pending: the file answers the same, nothing rebuilt
+    ix.snapshot().save(tmp_path / "pending.idx", {"seq": 41})
+    pending = HammingIndex.load(tmp_path / "pending.idx")
+    assert (pending.meta, len(pending._segments), pending._removed) == ({"seq": 41}, 4, removed)
+    check(pending)
     ix.compact()
     assert ix.delta_size == 0
     assert len(ix) == int(live.sum())

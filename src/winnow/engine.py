@@ -86,6 +86,8 @@ class Matcher(Protocol):
         self, hashes: Sequence[ContentHash], dihedral: Mapping[int | None, bytes] | None = None
     ) -> MatchResult: ...
 
+    def close(self) -> None: ...
+
 
 class Engine:
     def __init__(
@@ -280,6 +282,7 @@ class Engine:
             chars=source.chars,
             name=source.content.name,
             sha256=source.sha256,
+            hashes=(ContentHash("md5", source.md5), ContentHash("sha256", source.sha256)),
         )
         return self._verdict(found, failures, info, language, timings, notes, banks)
 

@@ -26,6 +26,16 @@ def test_every_route_but_health_needs_a_key(api: Api) -> None:
         ("PUT", "/v1/policies/strict"),
         ("GET", "/v1/audit"),
         ("POST", "/v1/moderations"),
+        ("GET", "/v1/banks"),
+        ("POST", "/v1/banks"),
+        ("GET", "/v1/banks/b"),
+        ("PATCH", "/v1/banks/b"),
+        ("GET", "/v1/banks/b/entries"),
+        ("POST", "/v1/banks/b/entries"),
+        ("POST", "/v1/banks/b/import"),
+        ("GET", "/v1/banks/b/export"),
+        ("PATCH", "/v1/banks/b/entries/1"),
+        ("DELETE", "/v1/banks/b/entries/1"),
     ]:
         r = api.client.request(method, path)
         assert r.status_code == 401, (method, path, r.text)

@@ -252,3 +252,112 @@ def test_the_api_matches_each_tenants_own_banks(make_api: Any, shared_data: Any)
     other = scan(original, b)
     assert other["hash_matches"] == []
     assert other["action"] == "pass"
+
+
+def _clustered_pdq(n: int, seed: int = 3) -> list[str]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex() for _ in range(n)]
+
+
+def test_a_snapshot_reloads_the_index_and_replays_later_changes(
+    store: Store, banks: BankStore, tmp_path: Any
+) -> None:
+    t = _tenant(store)
+    banks.create_bank(t, "csam", "block")
+    values = _clustered_pdq(300)
+    ids = banks.add_entries(t, "csam", [NewEntry("pdq", v) for v in values]).ids
+    first = BankMatcher(banks, t, snapshot_dir=tmp_path, snapshot_min_entries=0)
+    first.load()
+    assert first.loaded_from == "database"
+    path = first.snapshot_path
+    assert path == tmp_path / f"{t}.wnidx"
+    deadline = time.monotonic() + 10
+    while not path.exists():  # written in the background after the build
+        assert time.monotonic() < deadline, "no snapshot was written after the index was built"
+        time.sleep(0.02)
+    assert first.save_snapshot() is False  # nothing changed since
+    first.close()
+    # changes after the snapshot: one removed, one disabled, one added
+    banks.remove_entries(t, "csam", ids=[ids[0]])
+    banks.set_state(t, "csam", [ids[1]], "disabled", "reviewed: wrong")
+    banks.add_entries(t, "csam", [NewEntry("pdq", A)])
+    second = BankMatcher(banks, t, snapshot_dir=tmp_path, snapshot_min_entries=0)
+    second.load()
+    assert second.loaded_from == "snapshot"
+    assert second.seq == banks.last_change(t)
+
+    def hit(m: BankMatcher, value: str) -> bool:
+        return bool(m.match([_pdq(value)], record=False).matches)
+
+    assert [hit(second, v) for v in (values[0], values[1], values[2], A)] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert hit(second, values[-1])
+    # the index moved, so close() writes a new snapshot that a third process loads as is
+    second.close()
+    third = BankMatcher(banks, t, snapshot_dir=tmp_path, snapshot_min_entries=0)
+    third.load()
+    assert (third.loaded_from, third.seq) == ("snapshot", second.seq)
+    assert [hit(third, v) for v in (values[0], values[1], A)] == [False, False, True]
+    third.close()
+
+
+def test_a_snapshot_of_another_tenant_or_a_damaged_file_is_rebuilt(
+    store: Store, banks: BankStore, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = _tenant(store, "a"), _tenant(store, "b")
+    for t in (a, b):
+        banks.create_bank(t, "bank", "block")
+    banks.add_entries(a, "bank", [NewEntry("pdq", A)])
+    banks.add_entries(b, "bank", [NewEntry("pdq", FAR)])
+    ma = BankMatcher(banks, a, snapshot_dir=tmp_path, snapshot_min_entries=0)
+    ma.load()
+    ma.close()
+    assert ma.snapshot_path is not None
+    mb = BankMatcher(banks, b, snapshot_dir=tmp_path, snapshot_min_entries=0)
+    assert mb.snapshot_path is not None
+    mb.snapshot_path.write_bytes(ma.snapshot_path.read_bytes())  # a's index under b's name
+    mb.load()
+    assert mb.loaded_from == "database"
+    assert "belongs to another database or tenant" in caplog.text
+    assert mb.match([_pdq(A)], record=False).matches == []
+    assert len(mb.match([_pdq(FAR)], record=False).matches) == 1
+    mb.close()
+    ma.snapshot_path.write_bytes(b"WNHAMIDX" + b"\0" * 10)
+    again = BankMatcher(banks, a, snapshot_dir=tmp_path, snapshot_min_entries=0)
+    again.load()
+    assert again.loaded_from == "database"
+    assert "is unusable" in caplog.text
+    assert len(again.match([_pdq(A)], record=False).matches) == 1
+    again.close()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"WINNOW_DATABASE_URL": "sqlite:///data/w.db"}, "data/w.db.index"),
+        ({"WINNOW_DATABASE_URL": "sqlite:///:memory:"}, None),
+        ({"WINNOW_INDEX_DIR": "/srv/idx"}, "/srv/idx"),
+        ({"WINNOW_INDEX_DIR": "off"}, None),
+        (
+            {"WINNOW_DATABASE_URL": "postgresql://db/w", "XDG_CACHE_HOME": "/c"},
+            "/c/winnow/index",
+        ),
+    ],
+    ids=["beside-sqlite", "memory", "explicit", "off", "postgres-cache"],
+)
+def test_where_snapshots_go(
+    env: dict[str, str], expected: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from winnow.service.settings import Settings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", env.get("XDG_CACHE_HOME", "/c"))
+    got = Settings.from_env(env).snapshot_dir
+    assert got == (Path(expected) if expected else None)

@@ -32,7 +32,7 @@ def _job(store: Store, tenant_id: str, key_id: str, **kw: Any) -> str:
 
 def test_migrations_match_the_schema(store: Store) -> None:
     current, head = store.revision()
-    assert current == head == "0002"
+    assert current == head == "0003"
     with store._writer.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []

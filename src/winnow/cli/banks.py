@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -79,7 +78,7 @@ def bank() -> None:
 )
 @click.option(
     "--flood-limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 1_000_000_000),
     default=100,
     show_default=True,
     help="An entry matching more items than this within an hour is quarantined.",
@@ -125,7 +124,7 @@ def bank_create(
 @click.option("--description")
 @click.option("--pdq-threshold", type=click.IntRange(0, 128))
 @click.option("--pdq-min-quality", type=click.IntRange(0, 100))
-@click.option("--flood-limit", type=click.IntRange(min=1))
+@click.option("--flood-limit", type=click.IntRange(1, 1_000_000_000))
 @_tenant
 def bank_configure(
     name: str,
@@ -316,6 +315,7 @@ def bank_add(
     their MD5 and SHA-256. Nothing but the hashes is kept.
     """
     from winnow.cli.main import _items
+    from winnow.hashing.local import bank_entries_for
     from winnow.store.banks import NewEntry
 
     banks, tenant_id = _open(tenant)
@@ -332,7 +332,8 @@ def bank_add(
                 problems += 1
                 continue
             try:
-                entries.extend(_hash_file(path, tuple(labels), source or str(path), note))
+                data = path.read_bytes()
+                entries.extend(bank_entries_for(data, tuple(labels), source or str(path), note))
             except (ContentError, OSError) as exc:
                 err.print(f"{shown}: {getattr(exc, 'message', exc)}")
                 problems += 1
@@ -345,42 +346,6 @@ def bank_add(
         _report_retro(banks, tenant_id, result.ids)
     if problems:
         sys.exit(ExitCode.CONTENT)
-
-
-def _hash_file(path: Path, labels: tuple[str, ...], source: str, note: str | None) -> list[Any]:
-    import hashlib
-
-    from winnow.media.image import IMAGE_TYPES, ImageLimits, decode_image
-    from winnow.media.sniff import sniff_binary
-    from winnow.store.banks import NewEntry
-
-    data = path.read_bytes()
-    if not data:
-        raise ContentError("empty file: nothing to hash")
-    if sniff_binary(data[:64]) in IMAGE_TYPES:
-        image = decode_image(data, ImageLimits())
-        out = [
-            NewEntry(
-                "md5",
-                next(h.value for h in image.hashes if h.algorithm == "md5"),
-                labels,
-                source,
-                note,
-            )
-        ]
-        for h in image.hashes:
-            if h.algorithm == "pdq" and h.frame in (None, 0):
-                if (h.quality or 0) < 50:
-                    raise ContentError(
-                        f"PDQ quality {h.quality} is under 50: this image is too flat to match "
-                        "reliably (its MD5 alone would only match identical files)"
-                    )
-                out.append(NewEntry("pdq", h.value, labels, source, note))
-        return out
-    return [
-        NewEntry("md5", hashlib.md5(data, usedforsecurity=False).hexdigest(), labels, source, note),
-        NewEntry("sha256", hashlib.sha256(data).hexdigest(), labels, source, note),
-    ]
 
 
 @bank.command("remove")

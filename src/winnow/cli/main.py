@@ -54,7 +54,8 @@ def _matcher(tenant: str, wanted: bool | None) -> Any:
         return None
     from winnow.service.settings import Settings
 
-    url = Settings.from_env().database_url
+    settings = Settings.from_env()
+    url = settings.database_url
     if wanted is None and url.startswith("sqlite:///") and not Path(url[10:]).exists():
         return None
     from winnow.hashing.banks import BankMatcher
@@ -69,7 +70,7 @@ def _matcher(tenant: str, wanted: bool | None) -> Any:
     banks = BankStore(store)
     if wanted is None and not banks.banks_by_id(tenant_id):
         return None
-    return BankMatcher(banks, tenant_id)
+    return BankMatcher(banks, tenant_id, snapshot_dir=settings.snapshot_dir)
 
 
 def _items(paths: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
@@ -179,6 +180,8 @@ def scan(
             bar.advance(task)
     if fmt == "table":
         _print_table(rows)
+    if engine.matcher is not None:  # the next run loads the bank index from its snapshot
+        engine.matcher.close()
     if failed:
         sys.exit(ExitCode.CONTENT)
     sys.exit({Action.PASS: ExitCode.OK, Action.REVIEW: ExitCode.REVIEW,

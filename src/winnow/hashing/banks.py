@@ -21,14 +21,17 @@ minimum quality. Then:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from winnow.errors import IndexFileError
 from winnow.hashing.index import HammingIndex
 from winnow.store.banks import BankStore
 from winnow.types import ContentHash, HashMatch
@@ -46,6 +49,8 @@ TRANSFORMS: tuple[str | None, ...] = (
     "transverse",
 )
 _ENTRY_BITS = 40  # index keys are bank id << 40 | entry id
+SNAPSHOT_FORMAT = "winnow-bank-index/1"
+log = logging.getLogger("winnow.banks")
 
 
 def index_key(bank_id: int, entry_id: int) -> int:
@@ -85,7 +90,15 @@ class MatchResult:
 
 
 class BankMatcher:
-    """One tenant's banks, ready for lookups; safe to share between threads."""
+    """One tenant's banks, ready for lookups; safe to share between threads.
+
+    With ``snapshot_dir``, the PDQ index is kept on disk as ``<tenant id>.wnidx`` together with
+    the change-log position it reflects: a new process loads it (a quarter of a second at ten
+    million entries, against tens of seconds to read them from the database) and replays only
+    the changes made since. A snapshot is written in the background after the index is first
+    built, after each compaction, and by :meth:`close`; one that does not belong to this
+    database (its recorded change is not in the log) is ignored and rebuilt.
+    """
 
     def __init__(
         self,
@@ -95,6 +108,8 @@ class BankMatcher:
         refresh_interval: float = 1.0,
         compact_at: int = 50_000,
         threads: int = 1,
+        snapshot_dir: Path | None = None,
+        snapshot_min_entries: int = 10_000,
     ) -> None:
         self.store = banks
         self.tenant_id = tenant_id
@@ -103,29 +118,55 @@ class BankMatcher:
         self.index = HammingIndex(threads)
         self.banks: dict[int, Bank] = {}
         self.seq = 0
+        self.snapshot_dir = snapshot_dir
+        self.snapshot_min_entries = snapshot_min_entries
+        self.loaded_from: str | None = None  # "snapshot" or "database", once the index is read
+        self._saved_seq: int | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._saving = threading.Lock()
+        self._upkeep: list[threading.Thread] = []
         self._loaded = False
         self._banks_read = False
+
+    @property
+    def snapshot_path(self) -> Path | None:
+        if self.snapshot_dir is None:
+            return None
+        return self.snapshot_dir / f"{self.tenant_id}.wnidx"
 
     # ------------------------------------------------------------------ following the database
 
     def load(self) -> None:
-        """Read every enabled PDQ entry and build the index (once; later changes follow)."""
+        """Read the PDQ index (once; later changes follow): from the snapshot if there is a good
+        one, then the changes since; else every enabled PDQ entry from the database."""
         with self._lock:
             if self._loaded:
                 return
-            self.seq = self.store.last_change(self.tenant_id)  # before the read: none is missed
-            self.banks = self._read_banks()
-            hashes: list[bytes] = []
-            keys: list[int] = []
-            for batch in self.store.pdq_entries(self.tenant_id):
-                for entry_id, bank_id, value in batch:
-                    hashes.append(bytes.fromhex(value))
-                    keys.append(index_key(bank_id, entry_id))
-            self.index = HammingIndex.build(b"".join(hashes), keys, threads=self.index.threads)
+            snap = self._read_snapshot()
+            if snap is not None:
+                self.index = snap
+                self.seq = int(snap.meta["seq"])
+                self._saved_seq = self.seq
+                self.banks = self._read_banks()
+                self._loaded = True
+                self.loaded_from = "snapshot"
+                self._follow()
+            else:
+                self.seq = self.store.last_change(self.tenant_id)  # before the read: none missed
+                self.banks = self._read_banks()
+                hashes: list[bytes] = []
+                keys: list[int] = []
+                for batch in self.store.pdq_entries(self.tenant_id):
+                    for entry_id, bank_id, value in batch:
+                        hashes.append(bytes.fromhex(value))
+                        keys.append(index_key(bank_id, entry_id))
+                self.index = HammingIndex.build(b"".join(hashes), keys, threads=self.index.threads)
+                self._loaded = True
+                self.loaded_from = "database"
             self._checked = time.monotonic()
-            self._loaded = True
+        if snap is None:
+            self._in_background(self.save_snapshot)
 
     def refresh(self, *, force: bool = False, pdq: bool = True) -> None:
         """Apply the bank changes committed since the last look (at most once a second).
@@ -151,13 +192,92 @@ class BankMatcher:
             if not force and now - self._checked < self.refresh_interval:
                 return
             self._checked = now
-            changes = self.store.changes_since(self.tenant_id, self.seq)
-            while changes:
-                self._apply(changes)
-                self.seq = changes[-1]["seq"]
-                changes = self.store.changes_since(self.tenant_id, self.seq)
+            self._follow()
         if self.index.delta_size >= self.compact_at:
-            threading.Thread(target=self.index.compact, name="bank-compact", daemon=True).start()
+            self._in_background(self._compact_and_save)
+
+    def _follow(self) -> None:
+        """Apply every change after ``seq`` (the caller holds the lock)."""
+        changes = self.store.changes_since(self.tenant_id, self.seq)
+        while changes:
+            self._apply(changes)
+            self.seq = changes[-1]["seq"]
+            changes = self.store.changes_since(self.tenant_id, self.seq)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def save_snapshot(self) -> bool:
+        """Write the index and the change it reflects to ``snapshot_path`` (atomically); False
+        when there is nothing to write: no directory set, a small index, or no change since."""
+        path = self.snapshot_path
+        if path is None or not self._loaded:
+            return False
+        with self._saving:
+            with self._lock:  # the index as of exactly self.seq
+                seq = self.seq
+                snap = self.index.snapshot()
+            if seq == self._saved_seq or len(snap) < self.snapshot_min_entries:
+                return False
+            meta = {
+                "format": SNAPSHOT_FORMAT,
+                "tenant_id": self.tenant_id,
+                "seq": seq,
+                "seq_at": self.store.change_time(self.tenant_id, seq),
+            }
+            path.parent.mkdir(parents=True, exist_ok=True)
+            snap.save(path, meta)
+            self._saved_seq = seq
+            return True
+
+    def _read_snapshot(self) -> HammingIndex | None:
+        path = self.snapshot_path
+        if path is None or not path.exists():
+            return None
+        try:
+            snap = HammingIndex.load(path, threads=self.index.threads)
+        except (IndexFileError, OSError, ValueError) as exc:
+            log.warning("bank index snapshot %s is unusable (%s): rebuilding it", path, exc)
+            return None
+        meta = snap.meta
+        if (
+            meta.get("format") != SNAPSHOT_FORMAT
+            or meta.get("tenant_id") != self.tenant_id
+            or not isinstance(meta.get("seq"), int)
+            or self.store.change_time(self.tenant_id, meta["seq"]) != meta.get("seq_at")
+        ):
+            log.warning(
+                "bank index snapshot %s belongs to another database or tenant: rebuilding it", path
+            )
+            return None
+        return snap
+
+    def _compact_and_save(self) -> None:
+        self.index.compact()
+        self.save_snapshot()
+
+    def _in_background(self, work: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except Exception:  # a full disk must not take lookups down; the log says why
+                log.exception("bank index upkeep failed for tenant %s", self.tenant_id)
+
+        thread = threading.Thread(target=run, name="bank-index-upkeep", daemon=True)
+        with self._lock:
+            self._upkeep = [t for t in self._upkeep if t.is_alive()] + [thread]
+        thread.start()
+
+    def close(self) -> None:
+        """Wait for background upkeep, then save a snapshot if the index moved since the last
+        one (on a clean shutdown)."""
+        with self._lock:
+            upkeep = list(self._upkeep)
+        for t in upkeep:
+            t.join()
+        try:
+            self.save_snapshot()
+        except Exception:
+            log.exception("could not save the bank index snapshot for tenant %s", self.tenant_id)
 
     def _read_banks(self) -> dict[int, Bank]:
         return {i: Bank.from_row(r) for i, r in self.store.banks_by_id(self.tenant_id).items()}

@@ -278,13 +278,16 @@ def _iso(ts: float | None) -> str | None:
     )
 
 
-def write(rows: Iterable[Any], fmt: str, out: TextIO, bank: str) -> int:
-    """Write entries (bank_entries rows) in ``fmt``; returns how many were written."""
+def write(rows: Iterable[Any], fmt: str, out: TextIO, bank: str, *, header: bool = True) -> int:
+    """Write entries (bank_entries rows) in ``fmt``; returns how many were written. ``header``:
+    the CSV formats' first line (off for the later parts of a file written piece by piece)."""
     if fmt not in FORMATS:
         raise BankError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     n = 0
     writer = csv.writer(out, lineterminator="\n")
-    if fmt == "csv":
+    if not header:
+        pass
+    elif fmt == "csv":
         writer.writerow(["hash_type", "hash", "labels"])
     elif fmt == "threatexchange":
         writer.writerow(["signal_type", "signal_str", "collab", "category", "tags"])

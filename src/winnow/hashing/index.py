@@ -15,8 +15,10 @@ So an :meth:`add` or :meth:`remove` is visible to the next lookup, and :meth:`co
 background when the delta grows) builds new segments from a snapshot while lookups go on against
 the old ones, then swaps them in under a lock held only for the swap.
 
-Saved in an explicit binary format (no pickle): a header, a JSON metadata block, then each
-segment's arrays as they lie in memory. Loading reads them straight into the index's buffers.
+Saved in an explicit binary format (no pickle): a header, a JSON metadata block, each
+segment's arrays as they lie in memory (the delta written as one more segment), then the removed
+keys. Loading reads them straight into the index's buffers. Saving never rebuilds: a
+:meth:`snapshot` taken under the lock is written while lookups and changes go on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import math
 import os
 import struct
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,7 +42,7 @@ from winnow import _hamming
 from winnow.errors import IndexFileError
 
 MAGIC = b"WNHAMIDX"
-VERSION = 1
+VERSION = 2  # 2: removed keys after the segments
 HASH_BYTES = 32
 #: Below this many rows, scanning every row is as fast as the tables and needs no memory.
 SCAN_ONLY_BELOW = 20_000
@@ -144,6 +147,18 @@ class HammingIndex:
         with self._lock:
             self._removed.update(int(k) for k in keys)
 
+    def snapshot(self) -> HammingIndex:
+        """A frozen copy of what lookups see now, for saving: the immutable segments are shared,
+        the delta and removals copied (cheap: both are small between compactions)."""
+        copy = HammingIndex(self.threads)
+        with self._lock:
+            copy._segments = list(self._segments)
+            copy._delta_hashes = list(self._delta_hashes)
+            copy._delta_keys = list(self._delta_keys)
+            copy._removed = set(self._removed)
+        copy.meta = dict(self.meta)
+        return copy
+
     @property
     def delta_size(self) -> int:
         return len(self._delta_keys)
@@ -242,25 +257,42 @@ class HammingIndex:
     # ------------------------------------------------------------------ files
 
     def save(self, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> None:
-        """Write the index (compacted first) to ``path`` atomically."""
-        self.compact()
-        self.meta = dict(meta or self.meta)
+        """Write the index to ``path`` atomically (a temporary file renamed into place).
+
+        Nothing is rebuilt: the segments are written as they are, the delta as one more
+        segment, and the removed keys after them, so saving costs the write alone.
+        """
+        with self._lock:
+            segments = list(self._segments)
+            delta_h = b"".join(self._delta_hashes)
+            delta_k = np.asarray(self._delta_keys, dtype=np.int64)
+            removed = np.fromiter(sorted(self._removed), np.int64, len(self._removed))
+        if len(delta_k):
+            segments.append(_segment(delta_h, delta_k))
+        self.meta = dict(meta if meta is not None else self.meta)
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
         blob = json.dumps(self.meta, sort_keys=True).encode()
-        with open(tmp, "wb") as f:
-            f.write(_HEADER.pack(MAGIC, VERSION, 1 if sys.byteorder == "little" else 2, len(blob)))
-            f.write(blob)
-            f.write(struct.pack("<I", len(self._segments)))
-            for seg in self._segments:
-                widths = seg.widths
-                f.write(_SEGMENT.pack(seg.n, len(widths)))
-                f.write(bytes(widths))
-                for buf in seg.buffers():
-                    f.write(buf)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                bom = 1 if sys.byteorder == "little" else 2
+                f.write(_HEADER.pack(MAGIC, VERSION, bom, len(blob)))
+                f.write(blob)
+                f.write(struct.pack("<I", len(segments)))
+                for seg in segments:
+                    widths = seg.widths
+                    f.write(_SEGMENT.pack(seg.n, len(widths)))
+                    f.write(bytes(widths))
+                    for buf in seg.buffers():
+                        f.write(buf)
+                f.write(struct.pack("<Q", len(removed)))
+                f.write(removed.tobytes())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, threads: int = 1) -> HammingIndex:
@@ -288,6 +320,11 @@ class HammingIndex:
                         raise IndexFileError(f"{path} is truncated")
                 seg.mark_built()
                 self._segments.append(seg)
+            (removed,) = struct.unpack("<Q", _read(f, 8, path))
+            if removed > (size - f.tell()) // 8:
+                raise IndexFileError(f"{path} is truncated")
+            keys = np.frombuffer(_read(f, 8 * removed, path), dtype=np.int64)
+            self._removed = set(keys.tolist())
             if f.tell() != size:
                 raise IndexFileError(f"{path} has {size - f.tell()} unexpected trailing bytes")
         return self

@@ -55,7 +55,8 @@ def make_celery(settings: Settings) -> Celery:
         with lock:  # built in the process that runs tasks (a prefork child), on first use
             if not runner:
                 store = Store(settings.database_url)
-                runner.append(JobRunner(store, Engines(store), worker_name("celery")))
+                engines = Engines(store, snapshot_dir=settings.snapshot_dir)
+                runner.append(JobRunner(store, engines, worker_name("celery")))
             return runner[0]
 
     @app.task(  # type: ignore[untyped-decorator]

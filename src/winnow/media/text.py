@@ -54,7 +54,7 @@ def _utf8_size(text: str) -> int:
 
 
 class TextSource:
-    """A text to scan: its chunks, and once read, its size and SHA-256."""
+    """A text to scan: its chunks, and once read, its size, SHA-256 and MD5 (for hash banks)."""
 
     def __init__(self, content: Content, limits: TextLimits) -> None:
         self.content = content
@@ -64,12 +64,17 @@ class TextSource:
         self.chars = 0
         self.replaced = 0
         self._sha = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
         self.encoding = "utf-8"
         self._check_head()
 
     @property
     def sha256(self) -> str:
         return self._sha.hexdigest()
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
 
     def _open(self) -> BinaryIO:
         assert self.content.path is not None
@@ -121,6 +126,7 @@ class TextSource:
                 piece = c.text[i : i + step]
                 encoded = piece.encode("utf-8", "surrogatepass")
                 self._sha.update(encoded)
+                self._md5.update(encoded)
                 self.bytes += len(encoded)
                 yield piece
             return
@@ -145,6 +151,7 @@ class TextSource:
                     "max_text_bytes", self.bytes, self.limits.max_bytes, "bytes"
                 )
             self._sha.update(block)
+            self._md5.update(block)
             try:
                 piece = decoder.decode(block)
             except UnicodeDecodeError as exc:

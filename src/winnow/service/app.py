@@ -71,26 +71,31 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = True) -> Fas
     from winnow.service.openai_compat import moderation_routes
 
     app.include_router(moderation_routes(service))
+    from winnow.service.banks_api import bank_routes
+
+    app.include_router(bank_routes(service))
     _ops_routes(app, service)
-    _document_scan_request(app)
+    _document_hand_read_bodies(app)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_request_bytes)
     app.add_middleware(service.metrics.middleware)
     return app
 
 
-def _document_scan_request(app: FastAPI) -> None:
-    """Put ScanRequest (read by hand, for its three content types) into the OpenAPI components."""
+def _document_hand_read_bodies(app: FastAPI) -> None:
+    """Put the bodies that routes read by hand (for their several content types) into the
+    OpenAPI components: ScanRequest (scans) and EntriesIn (bank entries)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = build()
-            extra = schemas.ScanRequest.model_json_schema(
-                by_alias=True, ref_template="#/components/schemas/{model}"
-            )
             components = doc.setdefault("components", {}).setdefault("schemas", {})
-            components.update(extra.pop("$defs", {}))
-            components["ScanRequest"] = extra
+            for model in (schemas.ScanRequest, schemas.EntriesIn):
+                extra = model.model_json_schema(
+                    by_alias=True, ref_template="#/components/schemas/{model}"
+                )
+                components.update(extra.pop("$defs", {}))
+                components[model.__name__] = extra
             app.openapi_schema = doc
         return app.openapi_schema
 

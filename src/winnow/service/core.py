@@ -31,6 +31,7 @@ from winnow.service.recorder import Recorder
 from winnow.service.records import error_fields, new_scan_id, verdict_fields
 from winnow.service.settings import Settings
 from winnow.store import ApiKey, Store
+from winnow.store.banks import BankStore
 from winnow.store.database import audit_row
 from winnow.store.schema import scans
 from winnow.types import Content, Verdict
@@ -92,11 +93,13 @@ class Service:
         self.settings = settings
         self.warm = warm_up
         self.store = Store(settings.database_url)
-        self.engines = Engines(self.store)
+        self.engines = Engines(self.store, snapshot_dir=settings.snapshot_dir)
         self.recorder = Recorder(self.store)
         self.keys = KeyCache(self.store)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-        self.metrics = Metrics(self.store.queue_depth)
+        self.metrics = Metrics(
+            self.store.queue_depth, BankStore(self.store).set_aside, self.engines.index_entries
+        )
         self.sender = WebhookSender.from_settings(self.store, settings)
         self.jobs: Dispatcher = self._dispatcher()
         self.ready = False
@@ -143,6 +146,7 @@ class Service:
         self.jobs.stop()
         self.sender.stop()
         self.recorder.stop()
+        self.engines.close()
         self.store.dispose()
 
     def _purge_loop(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 from winnow.engine import Engine, EngineSettings
 from winnow.errors import PolicyError, PolicyProblem
@@ -37,9 +38,15 @@ def split_policy_ref(spec: str) -> tuple[str, int | None]:
 
 class Engines:
     def __init__(
-        self, store: Store, settings: EngineSettings | None = None, max_engines: int = 8
+        self,
+        store: Store,
+        settings: EngineSettings | None = None,
+        max_engines: int = 8,
+        *,
+        snapshot_dir: Path | None = None,
     ) -> None:
         self._store = store
+        self._snapshot_dir = snapshot_dir
         self._settings = settings
         self._max = max_engines
         self._lock = threading.Lock()
@@ -53,8 +60,27 @@ class Engines:
         with self._lock:
             m = self._matchers.get(tenant_id)
             if m is None:
-                m = self._matchers[tenant_id] = BankMatcher(BankStore(self._store), tenant_id)
+                m = self._matchers[tenant_id] = BankMatcher(
+                    BankStore(self._store), tenant_id, snapshot_dir=self._snapshot_dir
+                )
             return m
+
+    def index_entries(self) -> dict[str, int]:
+        """PDQ rows held by this process's bank indexes, by where each was loaded from."""
+        with self._lock:
+            matchers = list(self._matchers.values())
+        out = {"snapshot": 0, "database": 0}
+        for m in matchers:
+            if m.loaded_from is not None:
+                out[m.loaded_from] += len(m.index)
+        return out
+
+    def close(self) -> None:
+        """Save each bank index that moved since its last snapshot (a clean shutdown)."""
+        with self._lock:
+            matchers = list(self._matchers.values())
+        for m in matchers:
+            m.close()
 
     def default_engine(self) -> Engine:
         return self._engine(self._builtin)

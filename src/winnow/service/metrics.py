@@ -1,5 +1,6 @@
 """Prometheus metrics at ``/metrics``: requests, latency by route and media kind, detector time,
-verdicts by action, and the job queue's depth (read from the database at each scrape)."""
+verdicts by action, hash-bank matches, and (read at each scrape) the job queue's depth, bank
+entries set aside (quarantined or disabled) and the size of this process's bank indexes."""
 
 from __future__ import annotations
 
@@ -17,24 +18,31 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created seri
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-class _QueueDepth(Collector):
-    def __init__(self, depth: Callable[[], Mapping[str, int]]) -> None:
-        self._depth = depth
+class _ReadGauge(Collector):
+    """A gauge by one label, read at each scrape (from the database or the process)."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]
+    ) -> None:
+        self._name, self._doc, self._label, self._read = name, documentation, label, read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        g = GaugeMetricFamily(
-            "winnow_queue_depth", "Jobs not finished yet, by status.", labels=["status"]
-        )
+        g = GaugeMetricFamily(self._name, self._doc, labels=[self._label])
         try:
-            for status, n in self._depth().items():
-                g.add_metric([status], n)
+            for value, n in self._read().items():
+                g.add_metric([value], n)
         except Exception:  # the database is down: /readyz says so; metrics still answer
             pass
         yield g
 
 
 class Metrics:
-    def __init__(self, queue_depth: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(
+        self,
+        queue_depth: Callable[[], Mapping[str, int]],
+        banks_set_aside: Callable[[], Mapping[str, int]] | None = None,
+        bank_index: Callable[[], Mapping[str, int]] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "winnow_http_requests",
@@ -62,10 +70,44 @@ class Metrics:
             ["action"],
             registry=self.registry,
         )
-        self.registry.register(_QueueDepth(queue_depth))
+        self.bank_matches = Counter(
+            "winnow_bank_matches",
+            "Hash-bank matches in finished scans, by bank kind, algorithm and whether a negative "
+            "bank suppressed them.",
+            ["kind", "algorithm", "suppressed"],
+            registry=self.registry,
+        )
+        self.registry.register(
+            _ReadGauge(
+                "winnow_queue_depth", "Jobs not finished yet, by status.", "status", queue_depth
+            )
+        )
+        if banks_set_aside is not None:
+            self.registry.register(
+                _ReadGauge(
+                    "winnow_bank_entries_set_aside",
+                    "Bank entries not matched, all tenants: quarantined (flood protection, "
+                    "pending review) and disabled.",
+                    "state",
+                    banks_set_aside,
+                )
+            )
+        if bank_index is not None:
+            self.registry.register(
+                _ReadGauge(
+                    "winnow_bank_index_entries",
+                    "PDQ entries in this process's bank indexes, by where they were loaded from "
+                    "(snapshot or database).",
+                    "loaded_from",
+                    bank_index,
+                )
+            )
 
     def observe_verdict(self, verdict: Verdict) -> None:
         self.verdicts.labels(verdict.action.label).inc()
+        for m in verdict.hash_matches:
+            suppressed = "true" if m.suppressed_by is not None else "false"
+            self.bank_matches.labels(m.kind, m.algorithm, suppressed).inc()
         for name, ms in verdict.timings_ms.items():
             self.detector.labels(name).observe(ms / 1000.0)
 

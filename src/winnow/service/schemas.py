@@ -3,10 +3,12 @@ OpenAPI document's schemas. Unknown fields are refused, so a misspelt option is 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from winnow.store.banks import BANK_NAME, MAX_FLOOD_LIMIT
 
 POLICY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 POLICY_SPEC = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@[0-9]{1,9})?$"
@@ -159,6 +161,152 @@ class PolicyStored(BaseModel):
     version: int
     digest: str
     created: bool
+
+
+# -- hash banks ------------------------------------------------------------------------------------
+
+BankKind = Literal["block", "review", "allow", "negative"]
+HashAlgorithm = Literal["pdq", "md5", "sha256"]
+BankRef = Annotated[str, Field(pattern=BANK_NAME)]
+
+
+class BankCreate(_Strict):
+    name: str = Field(pattern=BANK_NAME, description="1-64 lowercase letters, digits, _ . -")
+    kind: BankKind = Field(
+        description="block/review: what a match does; allow: known good, never flagged; "
+        "negative: cancels other banks' matches."
+    )
+    description: str = Field("", max_length=2000)
+    pdq_threshold: int = Field(31, ge=0, le=128, description="Largest PDQ distance that matches.")
+    pdq_min_quality: int = Field(
+        50, ge=0, le=100, description="Content of lower PDQ quality is not matched by PDQ."
+    )
+    flood_limit: int = Field(
+        100,
+        ge=1,
+        le=MAX_FLOOD_LIMIT,
+        description="An entry matching more items within an hour is quarantined.",
+    )
+    suppresses: list[BankRef] | None = Field(
+        None,
+        max_length=1000,
+        description="Negative banks: the banks whose matches this one cancels (default: all).",
+    )
+
+
+class BankUpdate(_Strict):
+    kind: BankKind | None = None
+    description: str | None = Field(None, max_length=2000)
+    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    pdq_min_quality: int | None = Field(None, ge=0, le=100)
+    flood_limit: int | None = Field(None, ge=1, le=MAX_FLOOD_LIMIT)
+    suppresses: list[BankRef] | None = Field(None, max_length=1000)
+
+
+class BankSummary(BaseModel):
+    name: str
+    kind: BankKind
+    description: str
+    pdq_threshold: int
+    pdq_min_quality: int
+    flood_limit: int
+    suppresses: list[str] | None
+    entries: dict[str, int] = Field(description="Entry counts by state.")
+    created_at: str | None
+    updated_at: str | None
+
+
+class BankList(BaseModel):
+    banks: list[BankSummary]
+
+
+class BankEntry(BaseModel):
+    id: int
+    algorithm: HashAlgorithm
+    value: str
+    labels: list[str]
+    source: str
+    note: str | None
+    added_at: str | None
+    state: Literal["enabled", "disabled", "quarantined"]
+    state_reason: str | None
+    state_changed_at: str | None
+    matches: int
+    last_matched_at: str | None
+
+
+class BankStats(BaseModel):
+    bank: BankSummary
+    total_entries: int
+    by_algorithm: dict[str, dict[str, int]]
+    matches: int
+    last_added_at: str | None
+    last_matched_at: str | None
+    busiest: list[BankEntry]
+    quarantined: list[BankEntry] = Field(
+        description="Set aside by flood protection, pending review."
+    )
+
+
+class EntryPage(BaseModel):
+    entries: list[BankEntry]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null at the end."
+    )
+
+
+class EntryIn(_Strict):
+    algorithm: HashAlgorithm
+    value: str = Field(max_length=64, description="The hash in hex.")
+    labels: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
+    source: str = Field("", max_length=500)
+    note: str | None = Field(None, max_length=2000)
+
+
+class EntriesIn(_Strict):
+    entries: list[EntryIn] = Field(min_length=1, max_length=10_000)
+    retroactive: bool = Field(True, description="Report past scans the new entries match.")
+
+
+class EntryUpdate(_Strict):
+    state: Literal["enabled", "disabled"] = Field(
+        description="enabled (also lifts a quarantine after review) or disabled."
+    )
+    reason: str | None = Field(None, max_length=500)
+
+
+class RetroScan(BaseModel):
+    scan_id: str
+    name: str | None
+    action: str | None
+    scanned_at: str | None
+    entry_id: int
+    bank: str
+    algorithm: str
+    distance: int
+
+
+class Retroactive(BaseModel):
+    matches: int = Field(description="Past scans matching the new entries (all of them).")
+    scans: list[RetroScan] = Field(description="The first 1,000.")
+
+
+class RowProblemBody(BaseModel):
+    line: int | None = Field(description="Line of the file (null: an uploaded file, by name).")
+    file: str | None = None
+    message: str
+
+
+class EntriesAdded(BaseModel):
+    added: int
+    duplicates: int = Field(description="Already in the bank; not added again.")
+    ids: list[int]
+    malformed: int = Field(description="Rows or files that could not be used; see problems.")
+    problems: list[RowProblemBody] = Field(description="The first 1,000 problems.")
+    format: str | None = None
+    retroactive: Retroactive | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -15,7 +15,13 @@ variable                           default                     meaning
 ``WINNOW_WEBHOOK_MAX_ATTEMPTS``    8                           deliveries tried per job
 ``WINNOW_WEBHOOK_TIMEOUT``         5                           seconds per delivery attempt
 ``WINNOW_JOB_VISIBILITY_TIMEOUT``  300                         seconds before a job is retried
+``WINNOW_INDEX_DIR``               see below                   hash-bank index snapshots; ``off``
 =================================  ==========================  =====================================
+
+``WINNOW_INDEX_DIR`` holds each tenant's PDQ index snapshot, so a restarted process loads a large
+bank in a fraction of a second instead of reading every entry from the database. By default it is
+``<file>.index/`` beside a SQLite database, and ``$XDG_CACHE_HOME/winnow/index`` (usually
+``~/.cache/winnow/index``) for PostgreSQL: a machine's own disk, since each machine keeps its own.
 
 A key's own rate limit (``winnow key create --rate-limit``) overrides the default for that key.
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from winnow.errors import ConfigError
 
@@ -44,10 +51,24 @@ class Settings:
     webhook_timeout: float = 5.0
     webhook_backoff: float = 2.0  # seconds before the second attempt, doubling after
     job_visibility_timeout: float = 300.0
+    index_dir: str | None = None  # None: the default for the database; "off": no snapshots
 
     @property
     def retention_seconds(self) -> float:
         return self.retention_days * 86400.0
+
+    @property
+    def snapshot_dir(self) -> Path | None:
+        """Where hash-bank index snapshots go (None: not kept)."""
+        if self.index_dir is not None:
+            return None if self.index_dir.lower() == "off" else Path(self.index_dir)
+        if self.database_url.startswith("sqlite:///"):
+            db = self.database_url[len("sqlite:///") :].split("?", 1)[0]
+            if db and db != ":memory:":
+                return Path(db + ".index")
+            return None
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(cache) / "winnow" / "index"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,4 +110,5 @@ class Settings:
             webhook_timeout=number("WEBHOOK_TIMEOUT", d.webhook_timeout, 0.1),
             webhook_backoff=number("WEBHOOK_BACKOFF", d.webhook_backoff, 0.0),
             job_visibility_timeout=number("JOB_VISIBILITY_TIMEOUT", d.job_visibility_timeout, 1),
+            index_dir=text("INDEX_DIR", None),
         )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,9 +39,12 @@ STATES = ("enabled", "disabled", "quarantined")
 DEFAULT_PDQ_THRESHOLD = 31
 DEFAULT_PDQ_MIN_QUALITY = 50
 DEFAULT_FLOOD_LIMIT = 100  # matches of one entry within an hour
+MAX_FLOOD_LIMIT = 1_000_000_000
 FLOOD_WINDOW = 3600.0
 BANK_NAME = r"^[a-z0-9][a-z0-9_.\-]{0,63}$"
 _BATCH = 2000
+_ID_CHUNK = 10_000
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ def check_hash(algorithm: str, value: str) -> tuple[str, str]:
     if alg not in ALGORITHMS:
         raise BankError(f"hash algorithm {algorithm!r} is not one of {', '.join(ALGORITHMS)}")
     v = value.strip().lower()
-    if len(v) != ALGORITHMS[alg] or any(c not in "0123456789abcdef" for c in v):
+    if len(v) != ALGORITHMS[alg] or not _HEX.fullmatch(v):
         raise BankError(f"{alg} hashes are {ALGORITHMS[alg]} hex digits, got {value[:80]!r}")
     return alg, v
 
@@ -204,8 +208,10 @@ class BankStore:
             if not batch:
                 return
             with self.store._write() as conn:
-                ins = self._insert_ignore().values(batch).returning(bank_entries.c.id)
-                ids = [r[0] for r in conn.execute(ins)]
+                # executemany: compiled once and cached (a multi-row VALUES clause would be
+                # compiled anew for every batch, most of an import's time)
+                ins = self._insert_ignore().returning(bank_entries.c.id)
+                ids = [r[0] for r in conn.execute(ins, batch)]
                 if ids:
                     _changes(conn, tenant_id, bank_id, ids, "add")
                     _audit(
@@ -327,11 +333,12 @@ class BankStore:
         *,
         state: str | None = None,
         batch: int = 5000,
+        after: int = -1,
     ) -> Iterator[RowMapping]:
-        """Every entry of a bank in id order, read in batches (for export and listing)."""
+        """Every entry of a bank with an id above ``after``, in id order, read in batches (for
+        export and listing)."""
         with self.store._read() as conn:
             bank_id = self._require(conn, tenant_id, bank)["id"]
-        after = -1
         while True:
             q = (
                 select(bank_entries)
@@ -353,17 +360,22 @@ class BankStore:
             after = rows[-1]["id"]
 
     def entries_by_id(self, tenant_id: str, ids: Sequence[int]) -> dict[int, RowMapping]:
-        if not ids:
-            return {}
-        with self.store._read() as conn:
-            return {
-                r["id"]: r
-                for r in conn.execute(
-                    select(bank_entries).where(
-                        bank_entries.c.tenant_id == tenant_id, bank_entries.c.id.in_(list(ids))
-                    )
-                ).mappings()
-            }
+        """The entries with these ids, read 10,000 at a time (a replay after a large import asks
+        for 100,000 at once; one query a bind parameter each would pass PostgreSQL's 65,535)."""
+        out: dict[int, RowMapping] = {}
+        ids = list(ids)
+        for lo in range(0, len(ids), _ID_CHUNK):
+            with self.store._read() as conn:
+                out.update(
+                    (r["id"], r)
+                    for r in conn.execute(
+                        select(bank_entries).where(
+                            bank_entries.c.tenant_id == tenant_id,
+                            bank_entries.c.id.in_(ids[lo : lo + _ID_CHUNK]),
+                        )
+                    ).mappings()
+                )
+        return out
 
     def lookup_exact(self, tenant_id: str, hashes: Sequence[tuple[str, str]]) -> list[RowMapping]:
         """Enabled entries equal to any of the (algorithm, value) pairs."""
@@ -405,6 +417,18 @@ class BankStore:
                 return
             after = rows[-1][0]
 
+    def set_aside(self) -> dict[str, int]:
+        """Entries of every tenant that are not matched: quarantined (pending review) and
+        disabled (for the service's metrics; read through the state index)."""
+        with self.store._read() as conn:
+            rows = conn.execute(
+                select(bank_entries.c.state, func.count())
+                .where(bank_entries.c.state.in_(["quarantined", "disabled"]))
+                .group_by(bank_entries.c.state)
+            ).all()
+        counts = {r[0]: int(r[1]) for r in rows}
+        return {s: counts.get(s, 0) for s in ("quarantined", "disabled")}
+
     # ------------------------------------------------------------------ the change log
 
     def last_change(self, tenant_id: str) -> int:
@@ -417,6 +441,17 @@ class BankStore:
                 ).scalar()
                 or 0
             )
+
+    def change_time(self, tenant_id: str, seq: int) -> float | None:
+        """When change ``seq`` was made, or None if the log has no such change (a snapshot taken
+        at ``seq`` belongs to this database only if this answers what the snapshot recorded)."""
+        with self.store._read() as conn:
+            value = conn.execute(
+                select(bank_changes.c.created_at).where(
+                    bank_changes.c.tenant_id == tenant_id, bank_changes.c.seq == seq
+                )
+            ).scalar()
+        return None if value is None else float(value)
 
     def changes_since(self, tenant_id: str, seq: int, limit: int = 100_000) -> list[RowMapping]:
         with self.store._read() as conn:
@@ -603,8 +638,10 @@ def _check_settings(
         raise BankError(f"pdq_threshold is {pdq_threshold}; it must be 0..128 bits (default 31)")
     if not 0 <= pdq_min_quality <= 100:
         raise BankError(f"pdq_min_quality is {pdq_min_quality}; it must be 0..100 (default 50)")
-    if flood_limit < 1:
-        raise BankError(f"flood_limit is {flood_limit}; it must be at least 1 match per hour")
+    if not 1 <= flood_limit <= MAX_FLOOD_LIMIT:
+        raise BankError(
+            f"flood_limit is {flood_limit}; it must be 1..{MAX_FLOOD_LIMIT:,} matches per hour"
+        )
     if suppresses is not None and kind != "negative":
         raise BankError("only a negative bank suppresses other banks")
     return {
@@ -641,7 +678,14 @@ def _changes(
     entry_ids: Sequence[int | None],
     op: str,
 ) -> None:
-    """Append to the change log that every process follows (entry None: the bank itself)."""
+    """Append to the change log that every process follows (entry None: the bank itself).
+
+    On PostgreSQL, writers of the log take turns until they commit: sequence numbers are handed
+    out at insert time, so two transactions could otherwise commit out of order, and a follower
+    that had read the later one would never see the earlier. Reads are not blocked.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE bank_changes IN EXCLUSIVE MODE"))
     now = _now()
     conn.execute(
         insert(bank_changes),
