@@ -50,23 +50,29 @@ def main() -> None:
     ap.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     args = ap.parse_args()
     rng = np.random.default_rng(11)
-    hashes = rng.integers(0, 256, size=(args.rows + args.changes, 32), dtype=np.uint8)
-    hexes = [h.tobytes().hex() for h in hashes]
+    hexes = [h.tobytes().hex() for h in rng.integers(0, 256, (args.rows, 32), np.uint8)]
+    fresh = np.random.default_rng(time.time_ns()).integers(0, 256, (args.changes, 32), np.uint8)
+    added = [h.tobytes().hex() for h in fresh]  # new on every run, also on a kept database
+    removed = args.changes // 10
     with tempfile.TemporaryDirectory(prefix="winnow-bench-") as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
         store = Store(url)
-        store.upgrade()
-        banks = BankStore(store)
-        tenant = store.tenant_id(f"bench-{os.getpid()}-{time.time_ns()}", create=True)
-        assert tenant is not None
-        banks.create_bank(tenant, "big", "block")
-        rows: list[tuple[str, float, str]] = []
-
         t0 = time.perf_counter()
-        ids = banks.add_entries(tenant, "big", (NewEntry("pdq", v) for v in hexes[: args.rows])).ids
-        t = time.perf_counter() - t0
-        rows.append(("import through the store", t, f"{args.rows / t:,.0f} entries/s"))
-
+        store.upgrade()
+        rows: list[tuple[str, float, str]] = [("schema upgrade", time.perf_counter() - t0, "")]
+        banks = BankStore(store)
+        tenant = store.tenant_id("bench", create=True)
+        assert tenant is not None
+        have = {b["name"]: b["entries"].get("enabled", 0) for b in banks.list_banks(tenant)}
+        if have.get("big", 0) >= args.rows:  # a database kept from an earlier run
+            rows.append(("import (kept database)", 0.0, f"{have['big']:,} entries there"))
+        else:
+            if "big" not in have:
+                banks.create_bank(tenant, "big", "block")
+            t0 = time.perf_counter()
+            banks.add_entries(tenant, "big", (NewEntry("pdq", v) for v in hexes))
+            t = time.perf_counter() - t0
+            rows.append(("import through the store", t, f"{args.rows / t:,.0f} entries/s"))
         snap_dir = Path(tmp) / "index"
 
         def cold(label: str) -> BankMatcher:
@@ -75,16 +81,12 @@ def main() -> None:
             t0 = time.perf_counter()
             m.load()
             t = time.perf_counter() - t0
-            rows.append(
-                (
-                    label,
-                    t,
-                    f"{len(m.index):,} rows from the {m.loaded_from}, "
-                    f"RSS +{rss_mib() - r0:,.0f} MiB",
-                )
+            detail = (
+                f"{len(m.index):,} rows from the {m.loaded_from}, RSS +{rss_mib() - r0:,.0f} MiB"
             )
+            rows.append((label, t, detail))
             t0 = time.perf_counter()
-            found = m.match([ContentHash("pdq", hexes[0])], record=False).matches
+            found = m.match([ContentHash("pdq", added[-1])], record=False).matches
             t = time.perf_counter() - t0
             rows.append(("  first lookup after it", t, f"{len(found)} match"))
             return m
@@ -93,26 +95,22 @@ def main() -> None:
         t0 = time.perf_counter()
         while not (first.snapshot_path and first.snapshot_path.exists()):
             time.sleep(0.01)  # written in the background after the build
-        first.save_snapshot()
+        first.close()
         size = first.snapshot_path.stat().st_size
-        rows.append(
-            (
-                "snapshot written (background)",
-                time.perf_counter() - t0,
-                f"{size / 2**20:,.0f} MiB file",
-            )
-        )
+        t = time.perf_counter() - t0
+        rows.append(("snapshot written (background)", t, f"{size / 2**20:,.0f} MiB file"))
         del first
 
-        banks.add_entries(tenant, "big", (NewEntry("pdq", v) for v in hexes[args.rows :]))
-        banks.remove_entries(tenant, "big", ids=ids[: args.changes // 10])
-        second = cold(
-            f"new process, snapshot + {args.changes:,} adds and {args.changes // 10:,} "
-            "removals replayed"
-        )
+        t0 = time.perf_counter()
+        banks.add_entries(tenant, "big", (NewEntry("pdq", v) for v in added))
+        gone = [r["id"] for _, r in zip(range(removed), banks.entries(tenant, "big"), strict=False)]
+        banks.remove_entries(tenant, "big", ids=gone)
+        t = time.perf_counter() - t0
+        rows.append((f"{args.changes:,} adds and {removed:,} removals", t, "through the store"))
+        second = cold("new process, snapshot + those changes replayed")
         assert second.loaded_from == "snapshot"
-        assert not second.match([ContentHash("pdq", hexes[0])], record=False).matches  # removed
-        assert second.match([ContentHash("pdq", hexes[-1])], record=False).matches  # added
+        assert second.match([ContentHash("pdq", added[-1])], record=False).matches
+        second.close()
         store.dispose()
 
     print(

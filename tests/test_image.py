@@ -234,6 +234,66 @@ def test_pdq_matches_threatexchange_exactly_and_cpp_within_10_bits(shared_data: 
     assert got["sha256"] == facts["sha256"]
 
 
+def _bars(im: Image.Image, w: int, h: int, colour: tuple[int, int, int]) -> Image.Image:
+    out = Image.new("RGB", (w, h), colour)
+    out.paste(im, ((w - im.width) // 2, (h - im.height) // 2))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("size", "colour"),
+    [((1600, 700), (0, 0, 0)), ((1100, 1100), (255, 255, 255)), ((1000, 900), (30, 90, 200))],
+    ids=["pillarbox-black", "padded-white", "letterbox-blue"],
+)
+def test_borders_are_found_to_the_sampling_step(
+    size: tuple[int, int], colour: tuple[int, int, int]
+) -> None:
+    from winnow.media.image import content_box
+
+    picture = _photo(960, 640)
+    framed = np.asarray(_bars(picture, *size, colour))
+    box = content_box(framed)
+    assert box is not None
+    y0, x0 = (size[1] - 640) // 2, (size[0] - 960) // 2
+    step = max(size) // 256
+    expected = (y0, y0 + 640, x0, x0 + 960)
+    assert all(abs(got - want) <= step for got, want in zip(box, expected, strict=True)), box
+
+
+def test_no_borders_no_extra_hash() -> None:
+    from winnow.media.image import content_box
+
+    assert content_box(np.asarray(_photo(960, 640))) is None
+    assert content_box(np.zeros((500, 500, 3), np.uint8)) is None  # blank: nothing inside
+    image = decode_image(_encode(_photo(960, 640), "PNG"), ImageLimits())
+    assert [h.variant for h in image.hashes if h.algorithm == "pdq"] == [None]
+
+
+@pytest.mark.shared_data
+def test_a_letterboxed_repost_matches_the_original_through_its_borders_removed_hash(
+    shared_data: Path,
+) -> None:
+    from winnow.hashing.index import HammingIndex
+
+    root = shared_data / "pdq-reference-vectors/images/reg-test-input/dih"
+    original = decode_image((root / "bridge-1-original.jpg").read_bytes(), ImageLimits())
+    [plain] = [h for h in original.hashes if h.algorithm == "pdq"]
+    with Image.open(root / "bridge-1-original.jpg") as im:
+        h = im.height
+        repost = _encode(_bars(im.convert("RGB"), round(h * 16 / 9), h, (0, 0, 0)), "JPEG")
+    hashes = [x for x in decode_image(repost, ImageLimits()).hashes if x.algorithm == "pdq"]
+    assert [x.variant for x in hashes] == [None, "borders_removed"]
+    index = HammingIndex.build(bytes.fromhex(plain.value), [1])
+
+    def distance(value: str) -> int:
+        [found] = index.search_one(bytes.fromhex(value), 256)  # radius 256: always found
+        return found.distance
+
+    as_sent, trimmed = (distance(x.value) for x in hashes)
+    assert as_sent > 31  # PDQ alone misses the repost
+    assert trimmed <= 10
+
+
 # --- the line Winnow does not cross --------------------------------------------------------------
 
 _GENDER = re.compile(r"female|\bmale\b|gender|\bwom[ae]n\b|\bm[ae]n\b|\bgirl|\bboy", re.IGNORECASE)

@@ -109,7 +109,8 @@ class HashMatch:
 
     ``kind`` is the bank's: block, review, allow (known-good content) or negative (suppresses
     other banks' matches). ``transform`` names the rotation or mirror that, applied to the
-    content, gives the image that matched (PDQ only; None: the content as sent). A match that a
+    content, gives the image that matched, or ``borders_removed`` when the picture matched once
+    uniform bars around it were cut away (PDQ only; None: the content as sent). A match that a
     negative bank set aside keeps the negative bank's name in ``suppressed_by``: it stays in the
     verdict and counts for nothing.
     """
@@ -175,7 +176,9 @@ class ContentHash:
     """A hash of the content, for hash banks: ``md5``/``sha256`` of the bytes, ``pdq`` of pixels.
 
     ``value`` is lowercase hex. PDQ carries its ``quality`` (0..100; below 50 it is unreliable
-    for matching) and, for animated images, the ``frame`` it was computed from.
+    for matching) and, for animated images, the ``frame`` it was computed from. ``variant`` is
+    None for the hash of the content as sent; ``"borders_removed"`` for the PDQ of the picture
+    inside uniform bars (letterbox, pillarbox, padding), which a reposted copy often gains.
     """
 
     algorithm: str
@@ -183,6 +186,7 @@ class ContentHash:
     quality: int | None = None
     frame: int | None = None
     exact: bool = True  # False: computed from a reduced decode of a very large image
+    variant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

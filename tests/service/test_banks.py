@@ -361,3 +361,12 @@ def test_where_snapshots_go(
     monkeypatch.setenv("XDG_CACHE_HOME", env.get("XDG_CACHE_HOME", "/c"))
     got = Settings.from_env(env).snapshot_dir
     assert got == (Path(expected) if expected else None)
+
+
+def test_a_match_through_the_borders_removed_hash_says_so(store: Store, banks: BankStore) -> None:
+    t = _tenant(store)
+    banks.create_bank(t, "b", "block")
+    banks.add_entries(t, "b", [NewEntry("pdq", A)])
+    trimmed = ContentHash("pdq", NEAR_A, quality=90, variant="borders_removed")
+    [hit] = BankMatcher(banks, t).match([_pdq(FAR), trimmed], record=False).matches
+    assert (hit.distance, hit.transform) == (1, "borders_removed")

@@ -149,14 +149,17 @@ def _images(data: Path) -> Iterator[Path]:
 
 
 def _hash(raw: bytes) -> tuple[NDArray[np.uint8], int]:
-    """The 8 dihedral PDQ hashes (as bits, 8 x 256) and quality, through Winnow's decode path."""
+    """What a bank lookup tries, as bits (n x 256): the 8 dihedral PDQ hashes, then the PDQ with
+    uniform borders removed when the image has them; and the quality, through Winnow's decode
+    path."""
     from winnow.media.image import ImageLimits, decode_image
 
     image = decode_image(raw, ImageLimits())
     variants = next(iter(image.pdq_dihedral.values()))
-    quality = next(h.quality for h in image.hashes if h.algorithm == "pdq")
-    bits = np.unpackbits(np.frombuffer(variants, np.uint8)).reshape(8, 256)
-    return bits, quality or 0
+    pdq = [h for h in image.hashes if h.algorithm == "pdq"]
+    extra = b"".join(bytes.fromhex(h.value) for h in pdq if h.variant is not None)
+    bits = np.unpackbits(np.frombuffer(variants + extra, np.uint8)).reshape(-1, 256)
+    return bits, pdq[0].quality or 0
 
 
 def _encode(im: Any, quality: int = 90) -> bytes:

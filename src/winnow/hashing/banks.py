@@ -331,7 +331,7 @@ class BankMatcher:
             if h.algorithm != "pdq":
                 continue
             quality = h.quality if h.quality is not None else 100
-            variants = (dihedral or {}).get(h.frame)
+            variants = (dihedral or {}).get(h.frame) if h.variant is None else None
             queries = (
                 [variants[i : i + 32] for i in range(0, len(variants), 32)]
                 if variants
@@ -359,7 +359,7 @@ class BankMatcher:
                             "pdq",
                             m.distance,
                             bank.pdq_threshold,
-                            TRANSFORMS[t] if variants else None,
+                            TRANSFORMS[t] if variants else h.variant,
                             h.frame,
                         )
             for name, bank in sorted(skipped.items()):

@@ -36,7 +36,7 @@ def bank_entries_for(
     md5 = next(h.value for h in image.hashes if h.algorithm == "md5")
     out = [NewEntry("md5", md5, labels, source, note)]
     for h in image.hashes:
-        if h.algorithm == "pdq" and h.frame in (None, 0):
+        if h.algorithm == "pdq" and h.frame in (None, 0) and h.variant is None:
             if (h.quality or 0) < DEFAULT_PDQ_MIN_QUALITY:
                 raise ContentError(
                     f"PDQ quality {h.quality} is under {DEFAULT_PDQ_MIN_QUALITY}: this image is "

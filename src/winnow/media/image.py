@@ -192,7 +192,7 @@ def decode_image(data: bytes, limits: ImageLimits, *, pdq: bool = True) -> Decod
         frame_count=frame_count,
         frames=tuple(frames),
         hashes=(*hashes, *(h for h, _ in pdq_hashes)),
-        pdq_dihedral={h.frame: variants for h, variants in pdq_hashes},
+        pdq_dihedral={h.frame: v for h, v in pdq_hashes if v is not None},
         sha256=hashes[1].value,
     )
 
@@ -254,19 +254,89 @@ def _working(
     return ImageFrame(index, up, scale, width, height)
 
 
-def _pdq(rgb: RGB, frame: int | None, exact: bool) -> tuple[ContentHash, bytes]:
-    """PDQ of the pixels, and of their 8 dihedral transforms (from the same DCT)."""
+def _pdq(rgb: RGB, frame: int | None, exact: bool) -> list[tuple[ContentHash, bytes | None]]:
+    """PDQ of the pixels with their 8 dihedral transforms (from the same DCT); and, when the
+    picture sits inside uniform bars, the PDQ of what is inside them (``borders_removed``)."""
     from winnow import _pdq
 
     rgb = np.ascontiguousarray(rgb)
     variants, quality = _pdq.dihedral(rgb, rgb.shape[0], rgb.shape[1], 3)
     value = variants[:32]
-    return ContentHash("pdq", value.hex(), quality=quality, frame=frame, exact=exact), variants
+    out: list[tuple[ContentHash, bytes | None]] = [
+        (ContentHash("pdq", value.hex(), quality=quality, frame=frame, exact=exact), variants)
+    ]
+    box = content_box(rgb)
+    if box is not None:
+        y0, y1, x0, x1 = box
+        inner = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        trimmed, q = _pdq.dihedral(inner, inner.shape[0], inner.shape[1], 3)
+        if q < 50:  # an extra chance to match, never an unreliable one
+            return out
+        h = ContentHash(
+            "pdq", trimmed[:32].hex(), quality=q, frame=frame, exact=exact, variant=BORDERS_REMOVED
+        )
+        out.append((h, None))
+    return out
+
+
+BORDERS_REMOVED = "borders_removed"
+_BAR_TOLERANCE = 24  # per channel: JPEG noise and ringing inside a flat bar
+_BAR_UNIFORM = 0.98  # share of a line's pixels within tolerance of the bar's colour
+_BAR_MIN = 0.02  # a bar narrower than this share of the side is not one
+_INNER_MIN = 0.2  # what is left must keep this share of each side
+
+
+def content_box(rgb: RGB) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the picture inside uniform bars on any of its sides, or
+    None when there are none worth cutting (under 2% of a side) or nothing much is left inside.
+
+    A line belongs to a bar when 98% of its pixels are within 24 levels of the colour of that
+    side's outermost line. Lines are read every ``step`` pixels (~256 a side) and only while
+    they are uniform, so an image without bars costs four lines; the box is exact to the step,
+    which PDQ (computed at 64 x 64) does not notice.
+    """
+    h, w = rgb.shape[:2]
+    step = max(1, max(h, w) // 256)
+    rows, cols = len(range(0, h, step)), len(range(0, w, step))
+    if rows < 8 or cols < 8:
+        return None
+    by_row = rgb[::step, ::step]
+    by_col = by_row.transpose(1, 0, 2)
+    cuts = (
+        _bar(by_row),
+        _bar(by_row[::-1]),
+        _bar(by_col),
+        _bar(by_col[::-1]),
+    )
+    top, bottom, left, right = cuts
+    sides = (rows, rows, cols, cols)
+    if not any(c >= max(1, _BAR_MIN * n) for c, n in zip(cuts, sides, strict=True)):
+        return None
+    if rows - top - bottom < _INNER_MIN * rows or cols - left - right < _INNER_MIN * cols:
+        return None  # a blank or nearly blank image: nothing to match inside
+    return top * step, h - bottom * step, left * step, w - right * step
+
+
+def _bar(lines: Any, chunk: int = 4) -> int:
+    """How many leading lines (axis 0 of ``lines``: line, pixel, channel) form a uniform bar."""
+    first = lines[0].astype(np.int16)
+    ref = np.median(first, axis=0)
+    n = len(lines)
+    done = 0
+    while done < n:
+        block = lines[done : done + chunk].astype(np.int16)
+        close = (np.abs(block - ref).max(axis=2) <= _BAR_TOLERANCE).mean(axis=1)
+        off = np.flatnonzero(close < _BAR_UNIFORM)
+        if len(off):
+            return done + int(off[0])
+        done += len(block)
+        chunk = min(chunk * 2, 256)
+    return n
 
 
 def _decode_jpeg(
     data: bytes, im: PILImage.Image, orientation: int, limits: ImageLimits, pdq: bool
-) -> tuple[list[ImageFrame], list[tuple[ContentHash, bytes]]]:
+) -> tuple[list[ImageFrame], list[tuple[ContentHash, bytes | None]]]:
     """libjpeg-turbo through simplejpeg, at reduced size wherever full size is not needed.
 
     The detectors' copy is a DCT-scaled decode (libjpeg-turbo skips the high frequencies, so a
@@ -279,16 +349,16 @@ def _decode_jpeg(
     w, h = im.size
     try:
         working, scale0 = _jpeg_at_most(simplejpeg, data, w, h, limits.working_size)
-        hashes: list[tuple[ContentHash, bytes]] = []
+        hashes: list[tuple[ContentHash, bytes | None]] = []
         if pdq:
             if w * h <= limits.pdq_full_decode_max_pixels:
-                hashes.append(_pdq(simplejpeg.decode_jpeg(data, "RGB"), None, exact=True))
+                hashes.extend(_pdq(simplejpeg.decode_jpeg(data, "RGB"), None, exact=True))
             else:
                 f = min(1.0, 1024 / min(w, h))
                 big = simplejpeg.decode_jpeg(
                     data, "RGB", min_width=math.ceil(w * f), min_height=math.ceil(h * f)
                 )
-                hashes.append(_pdq(big, None, exact=False))
+                hashes.extend(_pdq(big, None, exact=False))
     except ValueError as exc:
         raise DecodeError(f"image/jpeg does not decode: {exc}") from None
     return [_working(working, 0, orientation, limits, scale0)], hashes
@@ -314,16 +384,16 @@ def _jpeg_at_most(simplejpeg: Any, data: bytes, w: int, h: int, side: int) -> tu
 
 def _decode_pil(
     im: PILImage.Image, frame_count: int, orientation: int, limits: ImageLimits, pdq: bool
-) -> tuple[list[ImageFrame], list[tuple[ContentHash, bytes]]]:
+) -> tuple[list[ImageFrame], list[tuple[ContentHash, bytes | None]]]:
     frames: list[ImageFrame] = []
-    hashes: list[tuple[ContentHash, bytes]] = []
+    hashes: list[tuple[ContentHash, bytes | None]] = []
     animated = frame_count > 1
     for index in _sample(frame_count, limits.sample_frames):
         if index:
             im.seek(index)
         rgb = _to_rgb(im)
         if pdq:
-            hashes.append(_pdq(rgb, index if animated else None, exact=True))
+            hashes.extend(_pdq(rgb, index if animated else None, exact=True))
         frames.append(_working(rgb, index, orientation, limits, 1.0))
     return frames, hashes
 

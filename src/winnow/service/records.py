@@ -21,7 +21,11 @@ def new_scan_id() -> str:
 def verdict_fields(verdict: Verdict, verdict_json: str | None = None) -> dict[str, Any]:
     """The columns of a finished scan: hashes and action for querying, the verdict as JSON."""
     content = verdict.content
-    hashes = {h.algorithm: h.value for h in content.hashes if h.frame in (None, 0)}
+    hashes = {
+        h.algorithm: h.value
+        for h in content.hashes
+        if h.frame in (None, 0) and h.variant is None  # the content as sent
+    }
     if verdict_json is None:
         verdict_json = orjson.dumps(verdict_to_dict(verdict)).decode()
     return {

@@ -596,33 +596,31 @@ class BankStore:
         return out
 
     def past_pdq(self, tenant_id: str, batch: int = 50_000) -> Iterator[list[RowMapping]]:
-        """(id, name, action, created_at, pdq) of every past scan with a PDQ hash, in batches."""
-        after = ""
+        """(id, name, action, created_at, pdq) of every past scan with a PDQ hash, in batches,
+        oldest first: keyset pages on (created_at, id), which the (tenant, created_at) index
+        serves in order however many scans there are."""
+        after: tuple[float, str] | None = None
         while True:
-            with self.store._read() as conn:
-                rows = list(
-                    conn.execute(
-                        select(
-                            scans.c.id,
-                            scans.c.name,
-                            scans.c.action,
-                            scans.c.created_at,
-                            scans.c.pdq,
-                        )
-                        .where(
-                            scans.c.tenant_id == tenant_id,
-                            scans.c.pdq.is_not(None),
-                            scans.c.id > after,
-                        )
-                        .order_by(scans.c.id)
-                        .limit(batch)
-                    ).mappings()
+            q = (
+                select(scans.c.id, scans.c.name, scans.c.action, scans.c.created_at, scans.c.pdq)
+                .where(scans.c.tenant_id == tenant_id, scans.c.pdq.is_not(None))
+                .order_by(scans.c.created_at, scans.c.id)
+                .limit(batch)
+            )
+            if after is not None:
+                q = q.where(
+                    or_(
+                        scans.c.created_at > after[0],
+                        and_(scans.c.created_at == after[0], scans.c.id > after[1]),
+                    )
                 )
+            with self.store._read() as conn:
+                rows = list(conn.execute(q).mappings())
             if rows:
                 yield rows
             if len(rows) < batch:
                 return
-            after = rows[-1]["id"]
+            after = (rows[-1]["created_at"], rows[-1]["id"])
 
 
 def _check_settings(

@@ -112,6 +112,9 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps it consistent
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # 64 MiB of page cache (default 2 MiB): a large bank import inserts hashes at random
+        # places in its indexes, and a small cache turns each into disk reads
+        cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -183,7 +183,9 @@ bank_entries = Table(
     Column("window_matches", Integer, nullable=False, default=0),
     UniqueConstraint("bank_id", "algorithm", "value", name="uq_bank_entries_bank_hash"),
     Index("ix_bank_entries_lookup", "tenant_id", "algorithm", "value"),
+    Index("ix_bank_entries_scan", "tenant_id", "algorithm", "state", "id"),
     Index("ix_bank_entries_state", "state", "bank_id"),
+    Index("ix_bank_entries_bank", "bank_id", "id"),
 )
 
 # Every change to banks or entries, in order: each process follows this log (polled at most once a
