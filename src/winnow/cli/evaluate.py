@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -27,9 +29,19 @@ _data_option = click.option(
 )
 
 
-@click.group("eval")
+class _EvalGroup(click.Group):
+    """``winnow eval FILE`` is ``winnow eval file FILE``: a first argument that is no
+    subcommand's name is a labelled file to score."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["file", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("eval", cls=_EvalGroup)
 def eval_group() -> None:
-    """Score detectors on labelled data sets."""
+    """Score detectors on labelled data sets, or on your own labelled file (winnow eval FILE)."""
 
 
 @eval_group.command("pii")
@@ -153,3 +165,162 @@ def eval_hashes(data: Path, threshold: int) -> None:
         console.print(f"  {a} ~ {b}: distance {d}")
     if r.low_quality:
         console.print(f"left out (PDQ quality under {ev.MIN_QUALITY}): {', '.join(r.low_quality)}")
+
+
+def _policy_engine(policy: Path | None, only: str | None = None) -> Any:
+    """The engine for ``--policy`` (default: the built-in policy); ``only``: that policy with
+    every detector but one removed (the lexicon-alone baseline)."""
+    import yaml
+
+    from winnow.engine import Engine
+    from winnow.policy.loader import default_policy_text, parse_policy
+
+    text = policy.read_text(encoding="utf-8") if policy else default_policy_text()
+    if only is not None:
+        doc = yaml.safe_load(text)
+        doc["detectors"] = {only: doc["detectors"][only]}
+        text = yaml.safe_dump(doc, sort_keys=False)
+    return Engine(parse_policy(text, str(policy or "default")))
+
+
+@eval_group.command("file")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+@click.option(
+    "--positive",
+    default="harassment,hate,violence/threat",
+    show_default=True,
+    help="Label prefixes: a row is predicted positive when a rule hit rests on a label under "
+    "one of them (a category covers its subcategories).",
+)
+@click.option(
+    "--policy", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Policy YAML."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_file(
+    file: Path,
+    text_column: str,
+    label_column: str,
+    positive: str,
+    policy: Path | None,
+    as_json: bool,
+) -> None:
+    """Score Winnow on a labelled CSV, TSV or JSON Lines file (label: 1/0, true/false, OFF/NOT).
+
+    Prints accuracy, precision, recall, F1 and macro-F1. Rows without a usable text or label
+    are skipped and listed on stderr by line.
+    """
+    from winnow.errors import WinnowError, exit_code
+    from winnow.evaluation import text as ev
+
+    try:
+        prefixes = ev.parse_prefixes(positive)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--positive") from None
+    try:
+        labelled = ev.read_labelled(file, text_column, label_column)
+        engine = _policy_engine(policy)
+        result = ev.score(labelled.rows, ev.engine_predictor(engine, prefixes))
+    except WinnowError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exit_code(exc))
+    for problem in labelled.skipped[:20]:
+        click.echo(f"{file}: skipped {problem}", err=True)
+    if len(labelled.skipped) > 20:
+        click.echo(f"{file}: … and {len(labelled.skipped) - 20:,} more skipped", err=True)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+        return
+    table = Table(title=f"{file.name}: positive = rule hit on {', '.join(prefixes)}")
+    for col in ("rows", "accuracy", "precision", "recall", "F1", "macro-F1", "skipped"):
+        table.add_column(col, justify="right")
+    d = result.as_dict()
+    table.add_row(str(d["n"]), *(f"{d[k]:.3f}" for k in ("accuracy", "precision", "recall",
+                  "f1", "macro_f1")), str(len(labelled.skipped)))  # fmt: skip
+    console = Console(highlight=False)
+    console.print(table)
+    if result.fp_labels:
+        top = ", ".join(f"{lab} {n}" for lab, n in result.fp_labels.most_common(5))
+        console.print(f"false positives by label: {top}")
+
+
+@eval_group.command("text")
+@_data_option
+@click.option(
+    "--policy", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Policy YAML."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
+    """Every labelled text set: Winnow (the policy in force), the lexicon alone, and
+    alt-profanity-check (English offensive sets), with P/R/F1 and macro-F1 per set."""
+    from winnow.evaluation import text as ev
+
+    sets = ev.available(data)
+    if not sets:
+        click.echo(f"error: no labelled text set found under {data} (pass --data)", err=True)
+        sys.exit(ExitCode.CONTENT)
+    systems: dict[str, Any] = {
+        "winnow": _policy_engine(policy),
+        "lexicon only": _policy_engine(policy, only="lexicon"),
+    }
+    baseline = _profanity_check()
+    out: list[dict[str, Any]] = []
+    functional: dict[str, Any] = {}
+    for s in sets:
+        rows = ev.rows_of(s, data)
+        prefixes = ev.TASKS[s.task]
+        for name, engine in systems.items():
+            predict = ev.engine_predictor(engine, prefixes)
+            if s.folder == "text-en-hatecheck":
+                groups = ev.functional(rows, predict)
+                functional[name] = {g: sc.accuracy for g, sc in groups.items()}
+                result = groups["all"]
+            else:
+                result = ev.score(rows, predict)
+            out.append(_set_row(s, name, result))
+        if baseline is not None and s.language == "en" and s.task == "offensive":
+            out.append(_set_row(s, "alt-profanity-check", ev.score(rows, baseline)))
+    if as_json:
+        click.echo(json.dumps({"sets": out, "hatecheck_accuracy": functional}, indent=2))
+        return
+    console = Console(highlight=False, width=max(170, shutil.get_terminal_size().columns))
+    table = Table(title="Text: predicted positive = a rule hit on the task's labels")
+    for col in ("set", "lang", "task", "system", "rows", "P", "R", "F1", "macro-F1",
+                "most false positives"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("set", "system", "most false "
+                         "positives", "lang", "task") else "right")  # fmt: skip
+    for r in out:
+        table.add_row(r["set"], r["language"], r["task"], r["system"], str(r["n"]),
+                      f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
+                      f"{r['macro_f1']:.3f}", r["top_false_positive_labels"])  # fmt: skip
+    console.print(table)
+    if functional:
+        table = Table(title="HateCheck: accuracy per functionality")
+        table.add_column("functionality")
+        for name in functional:
+            table.add_column(name, justify="right")
+        names = sorted(next(iter(functional.values())))
+        for g in ["all", *[g for g in names if g != "all"]]:
+            table.add_row(g, *(f"{functional[n].get(g, 0.0):.3f}" for n in functional))
+        console.print(table)
+    console.print("label mappings: " + "; ".join(f"{s.name}: {s.mapping}" for s in sets))
+
+
+def _set_row(s: Any, system: str, result: Any) -> dict[str, Any]:
+    top = ", ".join(f"{lab} {n}" for lab, n in result.fp_labels.most_common(3))
+    return {"set": s.name, "language": s.language, "task": s.task, "system": system,
+            **result.as_dict(), "top_false_positive_labels": top}  # fmt: skip
+
+
+def _profanity_check() -> Any:
+    """alt-profanity-check as a predictor, if installed (the bench extra)."""
+    try:
+        from profanity_check import predict
+    except ImportError:
+        return None
+
+    def run(text: str) -> tuple[bool, tuple[str, ...]]:
+        return bool(predict([text])[0]), ("profanity-check",)
+
+    return run

@@ -1,0 +1,98 @@
+"""``winnow eval FILE`` and the text evaluation's parts: reading labelled files in three formats,
+scoring (macro-F1 as OffensEval computes it), the development split, and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from winnow.cli.main import cli
+from winnow.evaluation import text as ev
+
+ROWS = [
+    ("you are a fucking idiot", 1),
+    ("have a lovely day", 0),
+    ("i will kill you tomorrow", 1),
+    ("the weather is nice", 0),
+    ("what a wonderful idea", 1),  # a false negative on purpose
+]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl"])
+def test_a_labelled_file_is_scored_in_json(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"mine.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in ROWS))
+    else:
+        sep = "\t" if fmt == "tsv" else ","
+        path.write_text(f"text{sep}label\n" + "".join(f"{t}{sep}{y}\n" for t, y in ROWS))
+    code, out, _ = run("eval", str(path), "--positive", "harassment,violence/threat", "--json")
+    assert code == 0
+    # 2 true positives, 1 false negative, 2 true negatives, no false positive
+    assert json.loads(out) == {
+        "n": 5,
+        "accuracy": 0.8,
+        "precision": 1.0,
+        "recall": 0.6667,
+        "f1": 0.8,
+        "macro_f1": 0.8,
+    }
+
+
+def test_columns_labels_and_bad_rows(tmp_path: Path) -> None:
+    path = tmp_path / "olid.tsv"
+    path.write_text(
+        "id\ttweet\tsubtask_a\n1\t@USER you are a fucking idiot\tOFF\n2\thello there\tNOT\n"
+        "3\tsomething\tmaybe\n4\t\tOFF\n"
+    )
+    code, out, err = run(
+        "eval", str(path), "--text-column", "tweet", "--label-column", "subtask_a", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["n"] == 2
+    assert "line 4: label 'maybe' is not 1/0, true/false or OFF/NOT" in err
+    assert "line 5: the text is empty" in err
+    code, _, err = run("eval", str(path))
+    assert code == 4
+    assert "has no column 'text' (its columns: id, tweet, subtask_a)" in err
+    code, _, err = run("eval", str(path), "--positive", "harasment")
+    assert code == 2
+    assert "did you mean 'harassment'" in err
+    code, _, err = run("eval", str(tmp_path / "missing.csv"))
+    assert code == 4
+    assert "missing.csv: No such file or directory" in err
+
+
+def test_macro_f1_is_the_mean_of_both_classes_f1() -> None:
+    s = ev.BinaryScore()
+    for gold, pred in [(True, True)] * 3 + [(True, False)] + [(False, True)] + [(False, False)] * 5:
+        s.add(gold, pred)
+    pos = 2 * 3 / (2 * 3 + 1 + 1)
+    neg = 2 * 5 / (2 * 5 + 1 + 1)
+    assert s.macro_f1 == pytest.approx((pos + neg) / 2)
+    assert (s.precision, s.recall) == (0.75, 0.75)
+
+
+def test_the_development_split_is_a_stable_fifth() -> None:
+    texts = [f"message number {i}" for i in range(5000)]
+    dev = [t for t in texts if ev.is_dev(t)]
+    assert 900 < len(dev) < 1100
+    assert dev == [t for t in texts if ev.is_dev(t)]
+
+
+@pytest.mark.shared_data
+def test_every_shared_set_loads_with_both_classes(shared_data: Path) -> None:
+    sets = ev.available(shared_data)
+    assert len(sets) == len(ev.SETS)
+    for s in sets:
+        rows = ev.rows_of(s, shared_data)
+        positives = sum(r.positive for r in rows)
+        assert 0 < positives < len(rows), s.name
