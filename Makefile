@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run scan-examples test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean bench-hashbank bench-bank-startup eval-hashes
+.PHONY: run scan-examples test install install-dev lint typecheck pytest bench bench-image bench-service eval-pii eval-images clean bench-hashbank bench-bank-startup bench-short eval-hashes eval-text train-text
 
 $(BIN)/python:
 	sh scripts/build-deps.sh $(PYTHON)
@@ -66,6 +66,17 @@ bench-hashbank: install-dev
 
 bench-bank-startup: install-dev
 	$(BIN)/python benchmarks/bench_bank_startup.py
+
+bench-short: install-dev
+	$(BIN)/python benchmarks/bench_text_short.py
+
+# Retrain the shipped text classifiers from ../shared/data (deterministic: same data, same bytes).
+train-text: install-dev
+	$(PIP) install --quiet -e '.[train]'
+	$(BIN)/python scripts/train_text_classifier.py
+
+eval-text: install-dev
+	$(BIN)/winnow eval text
 
 eval-hashes: install
 	$(BIN)/winnow eval hashes

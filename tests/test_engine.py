@@ -124,7 +124,14 @@ def test_verdict_records_language_policy_hashes_and_timings(engine: Engine) -> N
     assert verdict.content.chars == 19
     assert verdict.content.sha256 is not None
     assert len(verdict.content.sha256) == 64
-    assert set(verdict.timings_ms) == {"lexicon", "pii", "links", "contact", "language"}
+    assert set(verdict.timings_ms) == {
+        "lexicon",
+        "pii",
+        "links",
+        "contact",
+        "classifier",
+        "language",
+    }
 
 
 @pytest.mark.parametrize(

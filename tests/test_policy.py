@@ -25,7 +25,7 @@ def test_default_policy_is_valid_and_runs_every_builtin_detector() -> None:
     policy = load_default_policy()
     assert policy.name == "default"
     assert {s.cls.name for s in policy.detectors} == {
-        *("lexicon", "pii", "links", "contact"),
+        *("lexicon", "pii", "links", "contact", "classifier"),
         *("nudity", "qrcode", "ocr", "faces"),
     }
     assert policy.ref.startswith("default@")

@@ -173,12 +173,15 @@ def _policy_engine(policy: Path | None, only: str | None = None) -> Any:
     import yaml
 
     from winnow.engine import Engine
+    from winnow.plugins import default_registry
     from winnow.policy.loader import default_policy_text, parse_policy
 
     text = policy.read_text(encoding="utf-8") if policy else default_policy_text()
     if only is not None:
         doc = yaml.safe_load(text)
-        doc["detectors"] = {only: doc["detectors"][only]}
+        kept = (doc.get("detectors") or {}).get(only) or {}
+        doc["detectors"] = {name: {"enabled": False} for name in default_registry().detectors()}
+        doc["detectors"][only] = kept
         text = yaml.safe_dump(doc, sort_keys=False)
     return Engine(parse_policy(text, str(policy or "default")))
 

@@ -1,0 +1,229 @@
+"""Train Winnow's text classifiers from the labelled sets in ../shared/data, deterministically.
+
+Run: ``make train-text`` (or ``python scripts/train_text_classifier.py [--data DIR]``). Writes
+``src/winnow/data/models/text-classifier.npz`` and prints each head's development scores.
+
+Recipe (recorded in the model's metadata and in docs/models.md):
+
+- Text: the match view (evasion undone), hashed n-grams (``winnow.detectors.text.classifier``).
+- Rows: the training side of each trainable set (:func:`winnow.evaluation.text.is_dev` false),
+  all of COLD's train file; development rows are never trained on. ToxiCN (no-derivatives) and
+  HateCheck (the functional test) are never used.
+- One logistic regression per label (liblinear, L2, classes balanced), then Platt calibration
+  (a one-feature logistic regression on the margin) fitted on the development rows.
+- Weights stored as float16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from winnow.detectors.text.classifier import BUCKETS, FORMAT, MODEL_FILE, features, vectorize  # noqa: E402
+from winnow.evaluation import text as ev  # noqa: E402
+from winnow.media.normalize import match_view  # noqa: E402
+
+VERSION = "1.0"
+OUT = ROOT / "src" / "winnow" / "data" / "models" / MODEL_FILE
+
+
+def _rows(data: Path, key: str) -> list[ev.Row]:
+    """The rows of one labelled set under one reading of its labels."""
+    if key == "cold-train":
+        with (data / "text-zh-cold-train-dev" / "train.csv").open(encoding="utf-8-sig") as f:
+            return [ev.Row(r["TEXT"], r["label"] == "1") for r in csv.DictReader(f)]
+    if key == "olid-negatives":  # OLID's NOT tweets: ordinary English chatter, for other heads
+        return [ev.Row(r.text, False) for r in _rows(data, "olid") if not r.positive]
+    if key == "cold-negatives":
+        return [ev.Row(r.text, False) for r in _rows(data, "cold-train") if not r.positive]
+    if key == "spam-negatives":
+        return [ev.Row(r.text, False) for r in _rows(data, "sms") + _rows(data, "youtube")]
+    table = {
+        "olid": ("text-en-olid-offenseval2019-train", 0),
+        "davidson-offensive": ("text-en-davidson-hate-offensive", 0),
+        "davidson-hate": ("text-en-davidson-hate-offensive", 1),
+        "stormfront": ("text-en-stormfront-hate-sentences", 0),
+        "toxigen": ("text-en-toxigen-seed-statements", 0),
+        "swsr": ("text-zh-swsr-sexism", 0),
+        "sms": ("text-en-sms-spam-collection", 0),
+        "youtube": ("text-en-youtube-comment-spam", 0),
+    }
+    folder, nth = table[key]
+    matching = [s for s in ev.SETS if s.folder == folder]
+    return matching[nth if nth < len(matching) else 0].load(data / folder) if matching else []
+
+
+# label -> the sets it learns from (positives and negatives as each set labels them)
+HEADS: dict[str, list[tuple[str, float]]] = {
+    "harassment/insult": [
+        ("olid", 1.0),
+        ("davidson-offensive", 0.5),
+        ("cold-train", 1.0),
+        ("spam-negatives", 0.3),
+    ],
+    "hate/identity_attack": [
+        ("stormfront", 1.0),
+        ("toxigen", 2.0),
+        ("davidson-hate", 0.5),
+        ("swsr", 1.0),
+        ("olid-negatives", 0.3),
+        ("cold-negatives", 0.3),
+    ],
+    "spam/ad": [
+        ("sms", 1.0),
+        ("youtube", 1.0),
+        ("olid-negatives", 0.3),
+        ("cold-negatives", 0.3),
+    ],
+}
+# the sets each head's development rows come from (for calibration and the printed scores)
+DEV: dict[str, list[str]] = {
+    "harassment/insult": ["olid", "davidson-offensive", "cold-dev"],
+    "hate/identity_attack": ["stormfront", "toxigen", "davidson-hate", "swsr"],
+    "spam/ad": ["sms", "youtube"],
+}
+
+
+def _matrix(texts: list[str]) -> sp.csr_matrix:
+    indptr = [0]
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for t in texts:
+        c, v = vectorize(features(match_view(t).text)[0])
+        cols.append(c.astype(np.int32))
+        vals.append(v)
+        indptr.append(indptr[-1] + len(c))
+    return sp.csr_matrix(
+        (np.concatenate(vals), np.concatenate(cols), np.asarray(indptr)),
+        shape=(len(texts), BUCKETS),
+        dtype=np.float32,
+    )
+
+
+def _split(data: Path, key: str) -> tuple[list[ev.Row], list[ev.Row]]:
+    """(train, dev) rows of a source: COLD has its own dev file; the rest split by hash."""
+    if key == "cold-dev":
+        cold = next(s for s in ev.SETS if s.folder == "text-zh-cold-train-dev")
+        return [], cold.load(data / cold.folder)
+    rows = _rows(data, key)
+    if key == "cold-train" or key == "cold-negatives":
+        return rows, []
+    return [r for r in rows if not ev.is_dev(r.text)], [r for r in rows if ev.is_dev(r.text)]
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` (a zip of ``.npy`` files) whose bytes depend on the arrays alone: numpy's own
+    writer stamps each entry with the current time, so two identical trainings would differ."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out = io.BytesIO()
+            np.lib.format.write_array(out, np.ascontiguousarray(array), allow_pickle=False)
+            z.writestr(info, out.getvalue())
+    return buf.getvalue()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    labels = list(HEADS)
+    weights = np.zeros((len(labels), BUCKETS), np.float16)
+    bias = np.zeros(len(labels), np.float64)
+    platt_a = np.zeros(len(labels), np.float64)
+    platt_b = np.zeros(len(labels), np.float64)
+    report: dict[str, dict[str, object]] = {}
+    digest = hashlib.sha256()
+    for i, label in enumerate(labels):
+        texts: list[str] = []
+        y: list[int] = []
+        w: list[float] = []
+        for key, weight in HEADS[label]:
+            train, _ = _split(args.data, key)
+            for r in train:
+                texts.append(r.text)
+                y.append(int(r.positive))
+                w.append(weight)
+                digest.update(r.text.encode("utf-8", "surrogatepass"))
+        dev_texts: list[str] = []
+        dev_y: list[int] = []
+        for key in DEV[label]:
+            _, dev = _split(args.data, key)
+            dev_texts += [r.text for r in dev]
+            dev_y += [int(r.positive) for r in dev]
+        x = _matrix(texts)
+        yy = np.asarray(y)
+        ww = np.asarray(w)
+        # balance the classes: each carries half the total weight the sources were given
+        total = ww.sum()
+        for cls in (0, 1):
+            ww[yy == cls] *= (total / 2) / ww[yy == cls].sum()
+        lr = LogisticRegression(C=2.0, solver="liblinear", max_iter=2000, random_state=0)
+        lr.fit(x, yy, sample_weight=ww)
+        weights[i] = lr.coef_[0].astype(np.float16)
+        bias[i] = float(lr.intercept_[0])
+        xd = _matrix(dev_texts)
+        margin = xd @ weights[i].astype(np.float32) + bias[i]
+        cal = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+        cal.fit(np.asarray(margin).reshape(-1, 1), np.asarray(dev_y))
+        platt_a[i] = float(cal.coef_[0][0])
+        platt_b[i] = float(cal.intercept_[0])
+        prob = 1 / (1 + np.exp(-(platt_a[i] * margin + platt_b[i])))
+        pred = prob >= 0.5
+        report[label] = {
+            "train_rows": len(texts),
+            "dev_rows": len(dev_texts),
+            "dev_macro_f1": round(float(f1_score(dev_y, pred, average="macro")), 4),
+            "dev_f1": round(float(f1_score(dev_y, pred)), 4),
+        }
+        print(f"{label}: {report[label]}", flush=True)
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "buckets": BUCKETS,
+        "labels": labels,
+        "recipe": {
+            "features": "match view; words, word pairs, 3-5 char pieces of <word>, 1-3 CJK runs",
+            "weighting": "1 + log(count), L2-normalised",
+            "model": "logistic regression, liblinear, C=2, classes balanced within source weights",
+            "calibration": "Platt, on the development rows",
+            "sources": {lab: HEADS[lab] for lab in labels},
+            "development": DEV,
+        },
+        "training_text_sha256": digest.hexdigest(),
+        "development_scores": report,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8),
+        "weights": weights,
+        "bias": bias,
+        "platt_a": platt_a,
+        "platt_b": platt_b,
+    }
+    args.out.write_bytes(_npz(arrays))
+    size = args.out.stat().st_size
+    print(f"wrote {args.out} ({size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

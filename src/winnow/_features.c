@@ -1,0 +1,166 @@
+/* The text classifiers' features: hashed n-grams of a normalised text, in one pass.
+ *
+ * ngrams(text, buckets) -> (ids, starts, ends): three bytes objects, uint32 / int32 / int32, one
+ * entry per n-gram occurrence: the bucket it hashes to (buckets is a power of two) and the span
+ * of text characters it covers [start, end), which is how a finding explains itself.
+ *
+ * The n-grams, over a text already folded by the match view (lower case, leetspeak undone):
+ *   kind 1  a word: a run of alphanumeric characters that are not CJK;
+ *   kind 2  two consecutive words;
+ *   kind 3  3, 4 and 5 characters of a word framed as <word> (at most its first 24 characters);
+ *   kind 4  1, 2 and 3 consecutive CJK characters (Chinese is not split into words).
+ * Each is hashed with 64-bit FNV-1a over its kind and its code points. The pure Python reference
+ * in tests/features_reference.py defines the same thing; a property test holds the two equal.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+#define MAX_WORD_GRAMS 24
+
+static int is_cjk(Py_UCS4 c) {
+    return (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x3040 && c <= 0x30FF) ||
+           (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x20000 && c <= 0x2FA1F);
+}
+
+typedef struct {
+    uint32_t *ids;
+    int32_t *starts;
+    int32_t *ends;
+    Py_ssize_t len, cap;
+    uint32_t mask;
+} Out;
+
+static int emit(Out *o, uint64_t h, Py_ssize_t start, Py_ssize_t end) {
+    if (o->len == o->cap) {
+        Py_ssize_t cap = o->cap ? o->cap * 2 : 256;
+        uint32_t *ids = PyMem_Realloc(o->ids, (size_t)cap * sizeof(uint32_t));
+        if (ids == NULL) return -1;
+        o->ids = ids;
+        int32_t *s = PyMem_Realloc(o->starts, (size_t)cap * sizeof(int32_t));
+        if (s == NULL) return -1;
+        o->starts = s;
+        int32_t *e = PyMem_Realloc(o->ends, (size_t)cap * sizeof(int32_t));
+        if (e == NULL) return -1;
+        o->ends = e;
+        o->cap = cap;
+    }
+    o->ids[o->len] = (uint32_t)((h ^ (h >> 32)) & o->mask);
+    o->starts[o->len] = (int32_t)start;
+    o->ends[o->len] = (int32_t)end;
+    o->len++;
+    return 0;
+}
+
+static inline uint64_t mix(uint64_t h, Py_UCS4 c) { return (h ^ (uint64_t)c) * FNV_PRIME; }
+static inline uint64_t begin(int kind) { return mix(FNV_OFFSET, (Py_UCS4)kind); }
+
+static PyObject *ngrams(PyObject *self, PyObject *args) {
+    PyObject *text;
+    unsigned long buckets;
+    if (!PyArg_ParseTuple(args, "Uk", &text, &buckets)) return NULL;
+    if (buckets == 0 || (buckets & (buckets - 1)) != 0 || buckets > (1ul << 31)) {
+        PyErr_SetString(PyExc_ValueError, "buckets must be a power of two up to 2**31");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "text too long for int32 offsets");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Out o = {NULL, NULL, NULL, 0, 0, (uint32_t)(buckets - 1)};
+    Py_ssize_t prev_start = -1, prev_end = -1; /* the previous word, for bigrams */
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (is_cjk(c)) {
+            Py_ssize_t j = i;
+            while (j < n && is_cjk(PyUnicode_READ(kind, data, j))) j++;
+            for (Py_ssize_t a = i; a < j; a++) {
+                uint64_t h = begin(4);
+                for (Py_ssize_t k = 0; k < 3 && a + k < j; k++) {
+                    h = mix(h, PyUnicode_READ(kind, data, a + k));
+                    if (emit(&o, h, a, a + k + 1) < 0) goto fail;
+                }
+            }
+            i = j;
+            continue;
+        }
+        if (!Py_UNICODE_ISALNUM(c)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        while (j < n) {
+            Py_UCS4 d = PyUnicode_READ(kind, data, j);
+            if (is_cjk(d) || !Py_UNICODE_ISALNUM(d)) break;
+            j++;
+        }
+        /* the word [i, j) */
+        uint64_t h = begin(1);
+        for (Py_ssize_t k = i; k < j; k++) h = mix(h, PyUnicode_READ(kind, data, k));
+        if (emit(&o, h, i, j) < 0) goto fail;
+        if (prev_start >= 0) {
+            uint64_t b = begin(2);
+            for (Py_ssize_t k = prev_start; k < prev_end; k++)
+                b = mix(b, PyUnicode_READ(kind, data, k));
+            b = mix(b, ' ');
+            for (Py_ssize_t k = i; k < j; k++) b = mix(b, PyUnicode_READ(kind, data, k));
+            if (emit(&o, b, prev_start, j) < 0) goto fail;
+        }
+        prev_start = i;
+        prev_end = j;
+        /* character n-grams of <word>: framed positions 0..m+1, m = min(len, 24) */
+        Py_ssize_t m = j - i < MAX_WORD_GRAMS ? j - i : MAX_WORD_GRAMS;
+        Py_ssize_t framed = m + 2;
+        for (Py_ssize_t g = 3; g <= 5; g++) {
+            for (Py_ssize_t a = 0; a + g <= framed; a++) {
+                uint64_t x = begin(3);
+                for (Py_ssize_t k = a; k < a + g; k++) {
+                    Py_UCS4 ch = k == 0 ? '<' : (k == m + 1 ? '>' : PyUnicode_READ(kind, data, i + k - 1));
+                    x = mix(x, ch);
+                }
+                Py_ssize_t s = i + (a == 0 ? 0 : a - 1);
+                Py_ssize_t e = i + (a + g - 1 > m ? m : a + g - 1);
+                if (emit(&o, x, s, e) < 0) goto fail;
+            }
+        }
+        i = j;
+    }
+    PyObject *ids = PyBytes_FromStringAndSize((const char *)o.ids, o.len * (Py_ssize_t)sizeof(uint32_t));
+    PyObject *starts = PyBytes_FromStringAndSize((const char *)o.starts, o.len * (Py_ssize_t)sizeof(int32_t));
+    PyObject *ends = PyBytes_FromStringAndSize((const char *)o.ends, o.len * (Py_ssize_t)sizeof(int32_t));
+    PyMem_Free(o.ids);
+    PyMem_Free(o.starts);
+    PyMem_Free(o.ends);
+    if (ids == NULL || starts == NULL || ends == NULL) {
+        Py_XDECREF(ids);
+        Py_XDECREF(starts);
+        Py_XDECREF(ends);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", ids, starts, ends);
+fail:
+    PyMem_Free(o.ids);
+    PyMem_Free(o.starts);
+    PyMem_Free(o.ends);
+    return PyErr_NoMemory();
+}
+
+static PyMethodDef methods[] = {
+    {"ngrams", ngrams, METH_VARARGS,
+     "ngrams(text, buckets) -> (uint32 ids, int32 starts, int32 ends) of hashed n-grams."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "winnow._features", "Hashed n-gram features for text classifiers.",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__features(void) { return PyModule_Create(&module); }

@@ -1,0 +1,362 @@
+"""Trained text classifiers: offensive language, identity attacks and spam, English and Chinese.
+
+One linear model per label over hashed n-grams of the match view (the text with evasion undone:
+lower case, leetspeak, homoglyphs and spaced-out letters folded), so ``f.u.c.k`` and ``ｆｕｃｋ``
+weigh what ``fuck`` weighs. Features (``winnow._features``): words, word pairs, 3-5 character
+pieces of words, and 1-3 character runs of Chinese; each occurrence's weight is
+``1 + log(count)``, the vector L2-normalised. A label's score is its Platt-calibrated
+probability, so 0.8 means about four in five such texts carry the label in the development data.
+
+Every finding names the n-grams that pushed its score up most, with their spans in the original
+text: the moderator sees *why*. The models are trained by ``scripts/train_text_classifier.py``
+from the sets in ``../shared/data`` (see ``docs/models.md``) and shipped as one ``.npz`` of plain
+arrays, read without pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from winnow import _features
+from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
+from winnow.types import Finding
+
+BUCKETS = 1 << 19
+MODEL_FILE = "text-classifier.npz"
+FORMAT = "winnow-text-classifier/1"
+
+
+PLACEHOLDER = "\u01c2"  # ǂ: a letter no text here uses, standing for any identity term
+_ASCII_ALNUM = np.array([chr(i).isalnum() for i in range(128)])
+
+
+class IdentityMask:
+    """Finds the identity terms of ``data/identity_terms.txt`` in a match view (whole words for
+    Latin script, anywhere for Chinese) and replaces each by one placeholder letter."""
+
+    def __init__(self, terms: list[str]) -> None:
+        import ahocorasick_rs
+
+        self.terms = terms
+        self._ac = ahocorasick_rs.AhoCorasick(
+            terms, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        )
+        self._cjk = [any("\u3400" <= ch <= "\u9fff" for ch in t) for t in terms]
+
+    @classmethod
+    def shipped(cls) -> IdentityMask:
+        """The shipped list, each term folded as the match view folds text (``muslim`` reads
+        ``musim`` there: ``l`` folds to ``i`` and runs are squeezed)."""
+        from winnow.media.normalize import fold_term
+
+        ref = resources.files("winnow") / "data" / "identity_terms.txt"
+        lines = ref.read_text(encoding="utf-8").splitlines()
+        terms = [t.strip() for t in lines if t.strip() and not t.startswith("#")]
+        return cls(sorted({fold_term(t)[0] for t in terms}))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        out = []
+        for k, s, e in self._ac.find_matches_as_indexes(text):
+            if not self._cjk[k] and (
+                (s > 0 and text[s - 1].isalnum()) or (e < len(text) and text[e].isalnum())
+            ):
+                continue
+            out.append((s, e))
+        return out
+
+
+_mask: IdentityMask | None = None
+
+
+def identity_mask() -> IdentityMask:
+    global _mask
+    if _mask is None:
+        _mask = IdentityMask.shipped()
+    return _mask
+
+
+def features(text: str, buckets: int = BUCKETS) -> tuple[npt.NDArray[np.uint32], Any, Any]:
+    """(bucket ids, starts, ends) of every n-gram occurrence in ``text`` (a match view), spans in
+    ``text``'s coordinates.
+
+    Identity terms are read as one placeholder, and an n-gram made of placeholders alone is
+    dropped: which group a text names is never a feature, and naming one adds nothing by itself;
+    what is said around it (``<group> are vermin``) is what counts.
+    """
+    found = identity_mask().spans(text)
+    if not found:
+        plain = _features.ngrams(text, buckets)
+        return (
+            np.frombuffer(plain[0], np.uint32),
+            np.frombuffer(plain[1], np.int32),
+            np.frombuffer(plain[2], np.int32),
+        )
+    parts: list[str] = []
+    lo: list[int] = []
+    hi: list[int] = []
+    at = 0
+    for s, e in found:
+        parts.append(text[at:s])
+        lo.extend(range(at, s))
+        hi.extend(range(at + 1, s + 1))
+        parts.append(PLACEHOLDER)
+        lo.append(s)
+        hi.append(e)
+        at = e
+    parts.append(text[at:])
+    lo.extend(range(at, len(text)))
+    hi.extend(range(at + 1, len(text) + 1))
+    masked = "".join(parts)
+    raw_ids, raw_starts, raw_ends = _features.ngrams(masked, buckets)
+    ids = np.frombuffer(raw_ids, np.uint32)
+    starts = np.frombuffer(raw_starts, np.int32)
+    ends = np.frombuffer(raw_ends, np.int32)
+    codes = np.frombuffer(masked.encode("utf-32-le"), np.uint32)
+    # characters of words other than the placeholder (non-ASCII counts as a letter: n-grams only
+    # ever start and end on word characters, so punctuation inside a span is all this misreads)
+    real = np.where(codes < 128, _ASCII_ALNUM[np.minimum(codes, 127)], codes != ord(PLACEHOLDER))
+    count = np.concatenate([[0], np.cumsum(real)])
+    keep = count[ends] - count[starts] > 0
+    lo_a = np.asarray(lo, np.int32)
+    hi_a = np.asarray(hi, np.int32)
+    return ids[keep], lo_a[starts[keep]], hi_a[ends[keep] - 1]
+
+
+def vectorize(
+    ids: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float32]]:
+    """The sparse feature vector of a text's n-gram ids: (columns, values), values
+    ``1 + log(count)`` normalised to unit length."""
+    if len(ids) == 0:
+        return ids, np.zeros(0, np.float32)
+    cols, counts = np.unique(ids, return_counts=True)
+    vals = (1.0 + np.log(counts)).astype(np.float32)
+    vals /= np.float32(np.sqrt(np.dot(vals, vals)))
+    return cols, vals
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """One label's model: weights per bucket, bias, Platt calibration ``sigmoid(a * m + b)``."""
+
+    label: str
+    weights: npt.NDArray[np.float32]
+    bias: float
+    platt_a: float
+    platt_b: float
+
+    def score(self, margin: float) -> float:
+        z = self.platt_a * margin + self.platt_b
+        return 1.0 / (1.0 + math.exp(-z)) if z > -50 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    version: str
+    buckets: int
+    heads: tuple[Head, ...]
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Model:
+        """The shipped model (or one at ``path``): plain arrays, never pickle."""
+        if path is None:
+            ref = resources.files("winnow") / "data" / "models" / MODEL_FILE
+            with resources.as_file(ref) as p:
+                return cls.load(Path(p))
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"{path} is not a {FORMAT} model")
+            weights = z["weights"].astype(np.float32)  # float16 on disk
+            bias, a, b = z["bias"], z["platt_a"], z["platt_b"]
+        heads = tuple(
+            Head(label, weights[i], float(bias[i]), float(a[i]), float(b[i]))
+            for i, label in enumerate(meta["labels"])
+        )
+        return cls(meta["version"], int(meta["buckets"]), heads, meta)
+
+
+class ClassifierConfig(DetectorConfig):
+    # Findings below this are not reported. Scores are calibrated, so 0.5 reads "more likely
+    # than not"; the policy's rules decide what a score does.
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    explain: int = 3  # how many n-grams each finding names
+
+
+_model: Model | None = None
+_model_lock = threading.Lock()
+
+
+def shipped_model() -> Model:
+    """The packaged model, loaded once per process (about 0.1 s)."""
+    global _model
+    with _model_lock:
+        if _model is None:
+            _model = Model.load()
+        return _model
+
+
+class ClassifierDetector(TextDetector):
+    name: ClassVar[str] = "classifier"
+    version: ClassVar[str] = "1.0.0"
+    labels: ClassVar[frozenset[str]] = frozenset(
+        {"harassment/insult", "hate/identity_attack", "spam/ad"}
+    )
+    Config: ClassVar[type[DetectorConfig]] = ClassifierConfig
+    examples: ClassVar[tuple[Example, ...]] = (
+        Example("have a lovely day, see you at the game tonight"),
+        Example(
+            "you are a worthless idiot and everyone hates you", frozenset({"harassment/insult"})
+        ),
+        Example(
+            "WINNER!! You have won a free prize, call now to claim your cash reward",
+            frozenset({"spam/ad"}),
+        ),
+    )
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        super().__init__(config)
+        self.model: Model | None = None
+
+    def load(self) -> None:
+        self.model = shipped_model()
+
+    def detect_text(self, chunk: TextChunk) -> list[Finding]:
+        """Each window of the text (a message is one; a longer text is read sentence by
+        sentence, see :func:`windows`) is scored on its own."""
+        model = self.model or shipped_model()
+        cfg = self.config
+        assert isinstance(cfg, ClassifierConfig)
+        text = chunk.match.text
+        out: list[Finding] = []
+        for a, b in windows(text):
+            ids, starts, ends = features(text[a:b], model.buckets)
+            cols, vals = vectorize(ids)
+            if len(cols) == 0:
+                continue
+            for head in model.heads:
+                w = head.weights[cols]
+                score = head.score(float(np.dot(w, vals)) + head.bias)
+                if score >= cfg.min_score:
+                    out.append(
+                        self._finding(
+                            chunk, head, score, cols, vals, w, ids, starts + a, ends + a, cfg
+                        )
+                    )
+        return out
+
+    def _finding(
+        self,
+        chunk: TextChunk,
+        head: Head,
+        score: float,
+        cols: Any,
+        vals: Any,
+        w: Any,
+        ids: Any,
+        starts: Any,
+        ends: Any,
+        cfg: ClassifierConfig,
+    ) -> Finding:
+        """The finding, explained by the n-grams that added most to the score, as spans of the
+        original text (overlapping pieces of one word merged into it)."""
+        contrib = w * vals
+        order = np.argsort(-contrib)
+        view = chunk.match
+        pieces: list[tuple[int, int, float]] = []
+        for k in order[: cfg.explain * 4]:
+            if contrib[k] <= 0:
+                break
+            occ = np.flatnonzero(ids == cols[k])[0]
+            s, e = _whole_words(chunk.text, *view.span(int(starts[occ]), int(ends[occ])))
+            if any(s < pe and ps < e for ps, pe, _ in pieces):
+                continue
+            pieces.append((s, e, float(contrib[k])))
+            if len(pieces) == cfg.explain:
+                break
+        words = [chunk.text[s:e] for s, e, _ in pieces]
+        first = min(pieces, key=lambda p: p[0]) if pieces else None
+        location = chunk.span(first[0], max(p[1] for p in pieces)) if first else None
+        excerpt = (
+            chunk.text[location.start - chunk.offset : location.end - chunk.offset]
+            if (location)
+            else None
+        )
+        because = ", ".join(repr(x) for x in words) if words else "the text as a whole"
+        return self.finding(
+            head.label,
+            round(score, 4),
+            f"trained classifier ({head.label}, model {self._model_version()}): {score:.2f}; "
+            f"most weight on {because}",
+            location=location,
+            excerpt=excerpt[:200] if excerpt else None,
+            evidence=", ".join(words),
+        )
+
+    def _model_version(self) -> str:
+        return (self.model or shipped_model()).version
+
+
+WINDOW = 300  # about a tweet: what the models were trained on; longer windows dilute
+# a sentence ends at . ! ? ; before white space (not inside a link or a number), at Chinese
+# sentence punctuation, or at a line break
+_SENTENCE_END = re.compile(r"(?:[.!?;]+(?=\s|$)|[。！？；\n]+)\s*")
+
+
+def windows(text: str, size: int = WINDOW) -> list[tuple[int, int]]:
+    """[start, end) windows covering ``text``: a message of up to ``size`` characters is one
+    window; a longer text is read sentence by sentence (an insult among benign sentences would
+    be diluted in one vector), a sentence over ``size`` cut at white space."""
+    n = len(text)
+    if n <= size:
+        return [(0, n)]
+    out: list[tuple[int, int]] = []
+    a = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() > a:
+            out.extend(_cut(text, a, m.end(), size))
+            a = m.end()
+    if a < n:
+        out.extend(_cut(text, a, n, size))
+    return out
+
+
+def _cut(text: str, a: int, end: int, size: int) -> list[tuple[int, int]]:
+    """[a, end) in pieces of at most ``size``, each cut at its last white space where there is
+    one in its last fifth."""
+    out = []
+    while a < end:
+        b = min(end, a + size)
+        if b < end:
+            cut = max(text.rfind(" ", a + size * 4 // 5, b), text.rfind("\n", a + size * 4 // 5, b))
+            if cut > a:
+                b = cut + 1
+        out.append((a, b))
+        a = b
+    return out
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span widened to the whole words it cuts (a piece like ``idi`` shows as ``idiot``);
+    Chinese characters are words of their own."""
+    while start > 0 and _wordish(text[start - 1]) and _wordish(text[start]):
+        start -= 1
+    while end < len(text) and _wordish(text[end]) and _wordish(text[end - 1]):
+        end += 1
+    return start, end
+
+
+def _wordish(ch: str) -> bool:
+    return ch.isalnum() and not ("\u3400" <= ch <= "\u9fff")
