@@ -241,7 +241,7 @@ def eval_file(
     d = result.as_dict()
     table.add_row(str(d["n"]), *(f"{d[k]:.3f}" for k in ("accuracy", "precision", "recall",
                   "f1", "macro_f1")), str(len(labelled.skipped)))  # fmt: skip
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=max(100, shutil.get_terminal_size().columns))
     console.print(table)
     if result.fp_labels:
         top = ", ".join(f"{lab} {n}" for lab, n in result.fp_labels.most_common(5))

@@ -350,8 +350,13 @@ def read_labelled(
     if name.endswith((".jsonl", ".ndjson", ".json")) or first == "{":
         records = _jsonl(text, path)
     else:
-        delimiter = "\t" if name.endswith(".tsv") or "\t" in text.split("\n", 1)[0] else ","
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        tsv = name.endswith(".tsv") or "\t" in text.split("\n", 1)[0]
+        # TSV: a tab ends a field and quote characters are text (as in OLID and the SMS set)
+        reader = (
+            csv.DictReader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+            if tsv
+            else csv.DictReader(io.StringIO(text, newline=""))
+        )
         header = reader.fieldnames or []
         for col in (text_column, label_column):
             if col not in header:
