@@ -29,18 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bench_hashbank import rss_mib
 from winnow.hashing.banks import BankMatcher
 from winnow.store import Store
 from winnow.store.banks import BankStore, NewEntry
 from winnow.types import ContentHash
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:
