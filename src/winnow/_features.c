@@ -14,6 +14,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -152,9 +153,103 @@ fail:
     return PyErr_NoMemory();
 }
 
+/* langid(text_utf8, nextmove, out_offsets, out_feats, ptc, pc, scratch) -> (class, probability)
+ *
+ * py3langid's naive Bayes language identifier (Lui & Baldwin's langid.py) without its
+ * per-byte Python loop: the bytes walk the byte-n-gram automaton (nextmove: uint16,
+ * states x 256), each state adds the features listed for it (out_offsets: int32, states + 1;
+ * out_feats: int32), and each class's log-probability is pc[c] + sum over features of
+ * count * ptc[f * classes + c]. The probability is that of the best class after
+ * normalising (1 / sum_j exp(pd[j] - pd[best]), as py3langid's norm_probs). scratch: a
+ * writable uint16 buffer of one count per feature, all zero, left zero. */
+static PyObject *langid(PyObject *self, PyObject *args) {
+    Py_buffer text, nm, off, feats, ptc, pc, scratch;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*w*", &text, &nm, &off, &feats, &ptc, &pc, &scratch))
+        return NULL;
+    PyObject *result = NULL;
+    const uint8_t *bytes = text.buf;
+    const uint16_t *nextmove = nm.buf;
+    const int32_t *offsets = off.buf;
+    const int32_t *flist = feats.buf;
+    const float *w = ptc.buf;
+    const float *prior = pc.buf;
+    uint16_t *count = scratch.buf;
+    Py_ssize_t states = nm.len / (Py_ssize_t)(256 * sizeof(uint16_t));
+    Py_ssize_t classes = pc.len / (Py_ssize_t)sizeof(float);
+    Py_ssize_t nfeats = scratch.len / (Py_ssize_t)sizeof(uint16_t);
+    if (classes <= 0 || ptc.len != nfeats * classes * (Py_ssize_t)sizeof(float) ||
+        off.len != (states + 1) * (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError, "langid: model arrays do not fit together");
+        goto done;
+    }
+    int32_t *touched = PyMem_Malloc(sizeof(int32_t) * (size_t)(text.len * 4 + 16));
+    double *pd = PyMem_Malloc(sizeof(double) * (size_t)classes);
+    if (touched == NULL || pd == NULL) {
+        PyMem_Free(touched);
+        PyMem_Free(pd);
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t nt = 0, cap = text.len * 4 + 16;
+    uint32_t state = 0;
+    for (Py_ssize_t i = 0; i < text.len; i++) {
+        state = nextmove[((Py_ssize_t)state << 8) + bytes[i]];
+        if ((Py_ssize_t)state >= states) continue;
+        for (int32_t k = offsets[state]; k < offsets[state + 1]; k++) {
+            int32_t f = flist[k];
+            if (f < 0 || f >= nfeats) continue;
+            if (count[f] == 0) {
+                if (nt == cap) {
+                    cap *= 2;
+                    int32_t *t = PyMem_Realloc(touched, sizeof(int32_t) * (size_t)cap);
+                    if (t == NULL) {
+                        for (Py_ssize_t j = 0; j < nt; j++) count[touched[j]] = 0;
+                        PyMem_Free(touched);
+                        PyMem_Free(pd);
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    touched = t;
+                }
+                touched[nt++] = f;
+            }
+            if (count[f] < 65535) count[f]++;
+        }
+    }
+    for (Py_ssize_t c = 0; c < classes; c++) pd[c] = 0.0;
+    for (Py_ssize_t j = 0; j < nt; j++) {
+        int32_t f = touched[j];
+        double n = (double)count[f];
+        const float *row = w + (Py_ssize_t)f * classes;
+        for (Py_ssize_t c = 0; c < classes; c++) pd[c] += n * (double)row[c];
+        count[f] = 0;
+    }
+    Py_ssize_t best = 0;
+    for (Py_ssize_t c = 0; c < classes; c++) {
+        pd[c] += (double)prior[c];
+        if (pd[c] > pd[best]) best = c;
+    }
+    double total = 0.0;
+    for (Py_ssize_t c = 0; c < classes; c++) total += exp(pd[c] - pd[best]);
+    result = Py_BuildValue("(nd)", best, 1.0 / total);
+    PyMem_Free(touched);
+    PyMem_Free(pd);
+done:
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&nm);
+    PyBuffer_Release(&off);
+    PyBuffer_Release(&feats);
+    PyBuffer_Release(&ptc);
+    PyBuffer_Release(&pc);
+    PyBuffer_Release(&scratch);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"ngrams", ngrams, METH_VARARGS,
      "ngrams(text, buckets) -> (uint32 ids, int32 starts, int32 ends) of hashed n-grams."},
+    {"langid", langid, METH_VARARGS,
+     "langid(utf8, nextmove, offsets, feats, ptc, pc, scratch) -> (class index, probability)."},
     {NULL, NULL, 0, NULL},
 };
 

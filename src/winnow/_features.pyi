@@ -1,1 +1,15 @@
+"""Types of the compiled classifier features and language identifier (src/winnow/_features.c)."""
+
+from typing import Any
+
+# Arrays are passed as buffers (numpy arrays of the documented dtypes).
 def ngrams(text: str, buckets: int) -> tuple[bytes, bytes, bytes]: ...
+def langid(
+    text: bytes,
+    nextmove: Any,
+    offsets: Any,
+    feats: Any,
+    ptc: Any,
+    pc: Any,
+    scratch: Any,
+) -> tuple[int, float]: ...

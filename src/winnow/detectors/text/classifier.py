@@ -138,12 +138,18 @@ def vectorize(
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float32]]:
     """The sparse feature vector of a text's n-gram ids: (columns, values), values
     ``1 + log(count)`` normalised to unit length."""
-    if len(ids) == 0:
-        return ids, np.zeros(0, np.float32)
-    cols, counts = np.unique(ids, return_counts=True)
-    vals = (1.0 + np.log(counts)).astype(np.float32)
-    vals /= np.float32(np.sqrt(np.dot(vals, vals)))
+    cols, vals, _ = _vector(ids)
     return cols, vals
+
+
+def _vector(ids: npt.NDArray[np.uint32]) -> tuple[Any, Any, Any]:
+    """(columns, values, the first occurrence of each column in ``ids``)."""
+    if len(ids) == 0:
+        return ids, np.zeros(0, np.float32), np.zeros(0, np.intp)
+    cols, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    vals = (1.0 + np.log(counts)).astype(np.float32)
+    vals /= np.float32(np.sqrt((vals * vals).sum()))
+    return cols, vals, first
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +173,8 @@ class Model:
     buckets: int
     heads: tuple[Head, ...]
     meta: dict[str, Any]
+    matrix: npt.NDArray[np.float32]  # every head's weights, one row each (scored in one pass)
+    biases: npt.NDArray[np.float64]
 
     @classmethod
     def load(cls, path: Path | None = None) -> Model:
@@ -185,7 +193,7 @@ class Model:
             Head(label, weights[i], float(bias[i]), float(a[i]), float(b[i]))
             for i, label in enumerate(meta["labels"])
         )
-        return cls(meta["version"], int(meta["buckets"]), heads, meta)
+        return cls(meta["version"], int(meta["buckets"]), heads, meta, weights, bias)
 
 
 class ClassifierConfig(DetectorConfig):
@@ -243,18 +251,16 @@ class ClassifierDetector(TextDetector):
         out: list[Finding] = []
         for a, b in windows(text):
             ids, starts, ends = features(text[a:b], model.buckets)
-            cols, vals = vectorize(ids)
+            cols, vals, first = _vector(ids)
             if len(cols) == 0:
                 continue
-            for head in model.heads:
-                w = head.weights[cols]
-                score = head.score(float(np.dot(w, vals)) + head.bias)
+            w = model.matrix[:, cols]
+            margins = (w * vals).sum(axis=1) + model.biases  # elementwise: no BLAS threads
+            for i, head in enumerate(model.heads):
+                score = head.score(float(margins[i]))
                 if score >= cfg.min_score:
-                    out.append(
-                        self._finding(
-                            chunk, head, score, cols, vals, w, ids, starts + a, ends + a, cfg
-                        )
-                    )
+                    at = (starts[first] + a, ends[first] + a)
+                    out.append(self._finding(chunk, head, score, w[i] * vals, at, cfg))
         return out
 
     def _finding(
@@ -262,25 +268,19 @@ class ClassifierDetector(TextDetector):
         chunk: TextChunk,
         head: Head,
         score: float,
-        cols: Any,
-        vals: Any,
-        w: Any,
-        ids: Any,
-        starts: Any,
-        ends: Any,
+        contrib: Any,
+        at: tuple[Any, Any],
         cfg: ClassifierConfig,
     ) -> Finding:
-        """The finding, explained by the n-grams that added most to the score, as spans of the
-        original text (overlapping pieces of one word merged into it)."""
-        contrib = w * vals
-        order = np.argsort(-contrib)
+        """The finding, explained by the n-grams that added most to the score (``contrib``, one
+        per column; ``at``: each column's first span in the view), as spans of the original
+        text (overlapping pieces of one word merged into it)."""
         view = chunk.match
         pieces: list[tuple[int, int, float]] = []
-        for k in order[: cfg.explain * 4]:
+        for k in np.argsort(-contrib)[: cfg.explain * 4]:
             if contrib[k] <= 0:
                 break
-            occ = np.flatnonzero(ids == cols[k])[0]
-            s, e = _whole_words(chunk.text, *view.span(int(starts[occ]), int(ends[occ])))
+            s, e = _whole_words(chunk.text, *view.span(int(at[0][k]), int(at[1][k])))
             if any(s < pe and ps < e for ps, pe, _ in pieces):
                 continue
             pieces.append((s, e, float(contrib[k])))
