@@ -153,6 +153,105 @@ fail:
     return PyErr_NoMemory();
 }
 
+/* vector(ids) -> (cols, vals, first): the sparse feature vector of n-gram occurrences (uint32
+ * ids): each distinct id once, in order of first occurrence (uint32), its value
+ * 1 + log(count) normalised to unit length (float32), and the index of its first occurrence
+ * (int32). An open-addressing table twice the number of occurrences. */
+static PyObject *vector(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*", &buf)) return NULL;
+    Py_ssize_t n = buf.len / (Py_ssize_t)sizeof(uint32_t);
+    const uint32_t *ids = buf.buf;
+    Py_ssize_t size = 16;
+    while (size < 2 * n) size <<= 1;
+    int32_t *slot = PyMem_Malloc(sizeof(int32_t) * (size_t)size); /* -1 or index into out */
+    uint32_t *cols = PyMem_Malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    uint32_t *count = PyMem_Malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    int32_t *first = PyMem_Malloc(sizeof(int32_t) * (size_t)(n + 1));
+    float *vals = PyMem_Malloc(sizeof(float) * (size_t)(n + 1));
+    PyObject *result = NULL;
+    if (!slot || !cols || !count || !first || !vals) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < size; i++) slot[i] = -1;
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t id = ids[i];
+        Py_ssize_t h = (Py_ssize_t)((id * 2654435761u) & (uint32_t)(size - 1));
+        while (slot[h] >= 0 && cols[slot[h]] != id) h = (h + 1) & (size - 1);
+        if (slot[h] < 0) {
+            slot[h] = (int32_t)m;
+            cols[m] = id;
+            count[m] = 1;
+            first[m] = (int32_t)i;
+            m++;
+        } else {
+            count[slot[h]]++;
+        }
+    }
+    double norm = 0.0;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        double v = 1.0 + log((double)count[k]);
+        vals[k] = (float)v;
+        norm += v * v;
+    }
+    norm = norm > 0 ? sqrt(norm) : 1.0;
+    for (Py_ssize_t k = 0; k < m; k++) vals[k] = (float)(vals[k] / norm);
+    result = Py_BuildValue("(y#y#y#)", (const char *)cols, m * (Py_ssize_t)sizeof(uint32_t),
+                           (const char *)vals, m * (Py_ssize_t)sizeof(float),
+                           (const char *)first, m * (Py_ssize_t)sizeof(int32_t));
+done:
+    PyMem_Free(slot);
+    PyMem_Free(cols);
+    PyMem_Free(count);
+    PyMem_Free(first);
+    PyMem_Free(vals);
+    PyBuffer_Release(&buf);
+    return result;
+}
+
+/* margins(cols, vals, matrix, bias) -> float64 bytes: for each row r of matrix (float32,
+ * rows x buckets), bias[r] + sum over k of matrix[r, cols[k]] * vals[k] (cols uint32, vals
+ * float32, bias float64 per row): every classifier head scored in one pass, no copies. */
+static PyObject *margins(PyObject *self, PyObject *args) {
+    Py_buffer cb, vb, mb, bb;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &cb, &vb, &mb, &bb)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = cb.len / (Py_ssize_t)sizeof(uint32_t);
+    Py_ssize_t rows = bb.len / (Py_ssize_t)sizeof(double);
+    Py_ssize_t buckets = rows ? mb.len / (Py_ssize_t)sizeof(float) / rows : 0;
+    if (vb.len != n * (Py_ssize_t)sizeof(float) || rows == 0 ||
+        mb.len != rows * buckets * (Py_ssize_t)sizeof(float)) {
+        PyErr_SetString(PyExc_ValueError, "margins: arrays do not fit together");
+        goto done;
+    }
+    const uint32_t *cols = cb.buf;
+    const float *vals = vb.buf;
+    const float *m = mb.buf;
+    const double *bias = bb.buf;
+    double out[64];
+    if (rows > 64) {
+        PyErr_SetString(PyExc_ValueError, "margins: at most 64 rows");
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const float *row = m + r * buckets;
+        double acc = 0.0;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            if ((Py_ssize_t)cols[k] < buckets) acc += (double)row[cols[k]] * (double)vals[k];
+        }
+        out[r] = bias[r] + acc;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, rows * (Py_ssize_t)sizeof(double));
+done:
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&vb);
+    PyBuffer_Release(&mb);
+    PyBuffer_Release(&bb);
+    return result;
+}
+
 /* langid(text_utf8, nextmove, out_offsets, out_feats, ptc, pc, scratch) -> (class, probability)
  *
  * py3langid's naive Bayes language identifier (Lui & Baldwin's langid.py) without its
@@ -248,6 +347,10 @@ done:
 static PyMethodDef methods[] = {
     {"ngrams", ngrams, METH_VARARGS,
      "ngrams(text, buckets) -> (uint32 ids, int32 starts, int32 ends) of hashed n-grams."},
+    {"vector", vector, METH_VARARGS,
+     "vector(uint32 ids) -> (uint32 cols, float32 vals, int32 first): the unit feature vector."},
+    {"margins", margins, METH_VARARGS,
+     "margins(cols, vals, matrix, bias) -> float64 per matrix row: bias + row . vector."},
     {"langid", langid, METH_VARARGS,
      "langid(utf8, nextmove, offsets, feats, ptc, pc, scratch) -> (class index, probability)."},
     {NULL, NULL, 0, NULL},

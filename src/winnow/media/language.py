@@ -17,6 +17,9 @@ SAMPLE_CHARS = 4000
 MIN_CONFIDENCE = 0.5  # below this the code is "und" (undetermined), with the confidence kept
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
+# three letters anywhere (a letter: a word character that is no digit or underscore); found at
+# the start of any ordinary text, so the check costs next to nothing
+_THREE_LETTERS = re.compile(r"[^\W\d_](?:[\W\d_]*[^\W\d_]){2}")
 
 
 @functools.cache
@@ -66,7 +69,7 @@ def _compiled() -> _Compiled:
 def identify(text: str) -> Language | None:
     """The most likely language of a sample of the text, or None when it has too few letters."""
     sample = text[:SAMPLE_CHARS]
-    if sum(1 for c in sample[:64] if c.isalpha()) < 3 and sum(c.isalpha() for c in sample) < 3:
+    if _THREE_LETTERS.search(sample) is None:
         return None
     code, confidence = _compiled().classify(sample)
     if code in ("ja", "ko") and _HAN.search(sample) and not _KANA_HANGUL.search(sample):

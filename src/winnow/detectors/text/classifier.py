@@ -143,13 +143,14 @@ def vectorize(
 
 
 def _vector(ids: npt.NDArray[np.uint32]) -> tuple[Any, Any, Any]:
-    """(columns, values, the first occurrence of each column in ``ids``)."""
-    if len(ids) == 0:
-        return ids, np.zeros(0, np.float32), np.zeros(0, np.intp)
-    cols, first, counts = np.unique(ids, return_index=True, return_counts=True)
-    vals = (1.0 + np.log(counts)).astype(np.float32)
-    vals /= np.float32(np.sqrt((vals * vals).sum()))
-    return cols, vals, first
+    """(columns in order of first occurrence, values, the first occurrence of each column in
+    ``ids``), computed in C (``winnow._features.vector``)."""
+    cols, vals, first = _features.vector(np.ascontiguousarray(ids, np.uint32))
+    return (
+        np.frombuffer(cols, np.uint32),
+        np.frombuffer(vals, np.float32),
+        np.frombuffer(first, np.int32),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +194,9 @@ class Model:
             Head(label, weights[i], float(bias[i]), float(a[i]), float(b[i]))
             for i, label in enumerate(meta["labels"])
         )
-        return cls(meta["version"], int(meta["buckets"]), heads, meta, weights, bias)
+        matrix = np.ascontiguousarray(weights, np.float32)
+        biases = np.ascontiguousarray(bias, np.float64)
+        return cls(meta["version"], int(meta["buckets"]), heads, meta, matrix, biases)
 
 
 class ClassifierConfig(DetectorConfig):
@@ -254,13 +257,15 @@ class ClassifierDetector(TextDetector):
             cols, vals, first = _vector(ids)
             if len(cols) == 0:
                 continue
-            w = model.matrix[:, cols]
-            margins = (w * vals).sum(axis=1) + model.biases  # elementwise: no BLAS threads
+            margins = np.frombuffer(
+                _features.margins(cols, vals, model.matrix, model.biases), np.float64
+            )
             for i, head in enumerate(model.heads):
                 score = head.score(float(margins[i]))
                 if score >= cfg.min_score:
                     at = (starts[first] + a, ends[first] + a)
-                    out.append(self._finding(chunk, head, score, w[i] * vals, at, cfg))
+                    contrib = model.matrix[i, cols] * vals
+                    out.append(self._finding(chunk, head, score, contrib, at, cfg))
         return out
 
     def _finding(
