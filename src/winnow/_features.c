@@ -315,14 +315,25 @@ static PyObject *langid(PyObject *self, PyObject *args) {
             if (count[f] < 65535) count[f]++;
         }
     }
-    for (Py_ssize_t c = 0; c < classes; c++) pd[c] = 0.0;
+    /* float32 sums, as py3langid's numpy dot computes them (and vectorised by the compiler) */
+    float *acc = PyMem_Malloc(sizeof(float) * (size_t)classes);
+    if (acc == NULL) {
+        for (Py_ssize_t j = 0; j < nt; j++) count[touched[j]] = 0;
+        PyMem_Free(touched);
+        PyMem_Free(pd);
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t c = 0; c < classes; c++) acc[c] = 0.0f;
     for (Py_ssize_t j = 0; j < nt; j++) {
         int32_t f = touched[j];
-        double n = (double)count[f];
+        float n = (float)count[f];
         const float *row = w + (Py_ssize_t)f * classes;
-        for (Py_ssize_t c = 0; c < classes; c++) pd[c] += n * (double)row[c];
+        for (Py_ssize_t c = 0; c < classes; c++) acc[c] += n * row[c];
         count[f] = 0;
     }
+    for (Py_ssize_t c = 0; c < classes; c++) pd[c] = (double)acc[c];
+    PyMem_Free(acc);
     Py_ssize_t best = 0;
     for (Py_ssize_t c = 0; c < classes; c++) {
         pd[c] += (double)prior[c];

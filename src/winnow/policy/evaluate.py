@@ -77,7 +77,10 @@ def evaluate(
     for i in active:
         by_label.setdefault(findings[i].label, []).append(i)
     hits: list[RuleHit] = []
-    for rule in policy.rules:
+    # every condition needs at least one finding or hash match (min_count >= 1), so with none
+    # no rule can fire: most texts end here
+    rules = policy.rules if by_label or hash_matches else ()
+    for rule in rules:
         m = _eval(rule.when, policy, findings, by_label, hash_matches)
         if m is None:
             continue

@@ -103,20 +103,11 @@ def features(text: str, buckets: int = BUCKETS) -> tuple[npt.NDArray[np.uint32],
             np.frombuffer(plain[2], np.int32),
         )
     parts: list[str] = []
-    lo: list[int] = []
-    hi: list[int] = []
     at = 0
     for s, e in found:
-        parts.append(text[at:s])
-        lo.extend(range(at, s))
-        hi.extend(range(at + 1, s + 1))
-        parts.append(PLACEHOLDER)
-        lo.append(s)
-        hi.append(e)
+        parts += (text[at:s], PLACEHOLDER)
         at = e
     parts.append(text[at:])
-    lo.extend(range(at, len(text)))
-    hi.extend(range(at + 1, len(text) + 1))
     masked = "".join(parts)
     raw_ids, raw_starts, raw_ends = _features.ngrams(masked, buckets)
     ids = np.frombuffer(raw_ids, np.uint32)
@@ -128,9 +119,22 @@ def features(text: str, buckets: int = BUCKETS) -> tuple[npt.NDArray[np.uint32],
     real = np.where(codes < 128, _ASCII_ALNUM[np.minimum(codes, 127)], codes != ord(PLACEHOLDER))
     count = np.concatenate([[0], np.cumsum(real)])
     keep = count[ends] - count[starts] > 0
-    lo_a = np.asarray(lo, np.int32)
-    hi_a = np.asarray(hi, np.int32)
-    return ids[keep], lo_a[starts[keep]], hi_a[ends[keep] - 1]
+    # masked position -> text position: each placeholder j sits at p[j] and stands for
+    # text[s_j:e_j]; a position after k placeholders is shifted by the k terms' lengths - 1
+    spans = np.asarray(found, np.int64)
+    grown = np.concatenate([[0], np.cumsum(spans[:, 1] - spans[:, 0] - 1)])
+    place = spans[:, 0] - grown[:-1]
+
+    def to_text(q: Any, *, end: bool) -> Any:
+        k = np.searchsorted(place, q, side="right")  # placeholders at or before q
+        out = q + grown[k]
+        on = (k > 0) & (place[np.maximum(k - 1, 0)] == q)  # q is a placeholder itself
+        if end:  # q is the last character of a span: a placeholder ends where its term ends
+            return np.where(on, spans[np.maximum(k - 1, 0), 1], out + 1)
+        return np.where(on, spans[np.maximum(k - 1, 0), 0], out)
+
+    s_keep, e_keep = starts[keep], ends[keep] - 1
+    return ids[keep], to_text(s_keep, end=False), to_text(e_keep, end=True)
 
 
 def vectorize(
@@ -282,13 +286,16 @@ class ClassifierDetector(TextDetector):
         text (overlapping pieces of one word merged into it)."""
         view = chunk.match
         pieces: list[tuple[int, int, float]] = []
-        for k in np.argsort(-contrib)[: cfg.explain * 4]:
-            if contrib[k] <= 0:
+        top = np.argsort(-contrib)[: cfg.explain * 4]
+        for c, a, b in zip(
+            contrib[top].tolist(), at[0][top].tolist(), at[1][top].tolist(), strict=True
+        ):
+            if c <= 0:
                 break
-            s, e = _whole_words(chunk.text, *view.span(int(at[0][k]), int(at[1][k])))
+            s, e = _whole_words(chunk.text, *view.span(a, b))
             if any(s < pe and ps < e for ps, pe, _ in pieces):
                 continue
-            pieces.append((s, e, float(contrib[k])))
+            pieces.append((s, e, c))
             if len(pieces) == cfg.explain:
                 break
         words = [chunk.text[s:e] for s, e, _ in pieces]
