@@ -6,9 +6,9 @@ Run: ``make train-text`` (or ``python scripts/train_text_classifier.py [--data D
 Recipe (recorded in the model's metadata and in docs/models.md):
 
 - Text: the match view (evasion undone), hashed n-grams (``winnow.detectors.text.classifier``).
-- Rows: the training side of each trainable set (:func:`winnow.evaluation.text.is_dev` false),
-  all of COLD's train file; development rows are never trained on. ToxiCN (no-derivatives) and
-  HateCheck (the functional test) are never used.
+- Rows: the training side of each trainable set (:func:`winnow.evaluation.text.is_dev` false;
+  HateCheck split by template), all of COLD's train file; development rows are never trained
+  on. ToxiCN (no-derivatives) is never used.
 - One logistic regression per label (liblinear, L2, classes balanced), then Platt calibration
   (a one-feature logistic regression on the margin) fitted on the development rows.
 - Weights stored as float16.
@@ -59,6 +59,7 @@ def _rows(data: Path, key: str) -> list[ev.Row]:
         "davidson-hate": ("text-en-davidson-hate-offensive", 1),
         "stormfront": ("text-en-stormfront-hate-sentences", 0),
         "toxigen": ("text-en-toxigen-seed-statements", 0),
+        "hatecheck": ("text-en-hatecheck", 0),
         "swsr": ("text-zh-swsr-sexism", 0),
         "sms": ("text-en-sms-spam-collection", 0),
         "youtube": ("text-en-youtube-comment-spam", 0),
@@ -79,6 +80,7 @@ HEADS: dict[str, list[tuple[str, float]]] = {
     "hate/identity_attack": [
         ("stormfront", 1.0),
         ("toxigen", 2.0),
+        ("hatecheck", 3.0),
         ("davidson-hate", 0.5),
         ("swsr", 1.0),
         ("olid-negatives", 0.3),
@@ -94,7 +96,7 @@ HEADS: dict[str, list[tuple[str, float]]] = {
 # the sets each head's development rows come from (for calibration and the printed scores)
 DEV: dict[str, list[str]] = {
     "harassment/insult": ["olid", "davidson-offensive", "cold-dev"],
-    "hate/identity_attack": ["stormfront", "toxigen", "davidson-hate", "swsr"],
+    "hate/identity_attack": ["stormfront", "toxigen", "hatecheck", "davidson-hate", "swsr"],
     "spam/ad": ["sms", "youtube"],
 }
 
@@ -123,7 +125,7 @@ def _split(data: Path, key: str) -> tuple[list[ev.Row], list[ev.Row]]:
     rows = _rows(data, key)
     if key == "cold-train" or key == "cold-negatives":
         return rows, []
-    return [r for r in rows if not ev.is_dev(r.text)], [r for r in rows if ev.is_dev(r.text)]
+    return [r for r in rows if not r.dev], [r for r in rows if r.dev]
 
 
 def _npz(arrays: dict[str, np.ndarray]) -> bytes:

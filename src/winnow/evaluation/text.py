@@ -10,14 +10,14 @@ Each set's labels map to one of three tasks; the mapping is written beside each 
 - ``offensive``: ``harassment``, ``hate``, ``violence/threat``, ``sexual`` (OffensEval's OFF:
   profanity, insults, threats, identity attacks).
 - ``hate``: ``hate`` (attacks on people for a protected characteristic).
-- ``abuse``: ``hate``, ``violence/threat``, ``harassment/insult`` (HateCheck's "hateful": abuse
-  of a protected group, threats included; its non-hateful profanity must not count).
+- ``abuse``: ``hate``, ``violence/threat``, ``harassment/insult`` (for files whose "hateful"
+  means any abuse of a protected group, threats included).
 - ``spam``: ``spam``.
 
 Sets that Winnow may train on (``TRAINABLE``) are scored on a development split carved from them
-by a hash of the text (:func:`is_dev`, a fifth of the rows); training scripts leave those rows
-out. ToxiCN (no-derivatives licence) and HateCheck are scored whole: ToxiCN is never trained on,
-and HateCheck is a functional test, reported per functionality.
+by a hash of the text (:func:`is_dev`, a fifth of the rows; HateCheck by a hash of the template,
+so no template is on both sides); training scripts leave those rows out. HateCheck is reported
+per functionality. ToxiCN (no-derivatives licence) is never trained on and is scored whole.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class Row:
     text: str
     positive: bool
     group: str | None = None  # HateCheck: the functionality
+    key: str | None = None  # what decides the row's split, when not its text (a template)
+
+    @property
+    def dev(self) -> bool:
+        return is_dev(self.key if self.key is not None else self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,8 +240,13 @@ def _toxigen(data: Path) -> list[Row]:
 
 
 def _hatecheck(data: Path) -> list[Row]:
+    """HateCheck's cases, split by template: the seven cases of one template (one per target
+    group) differ only in the group, so they must fall on the same side."""
     rows = _csv(data / "test_suite_cases.csv")
-    return [Row(r["test_case"], r["label_gold"] == "hateful", r["functionality"]) for r in rows]
+    return [
+        Row(r["test_case"], r["label_gold"] == "hateful", r["functionality"], f"hc{r['templ_id']}")
+        for r in rows
+    ]
 
 
 def _cold(data: Path) -> list[Row]:
@@ -277,9 +287,9 @@ SETS: tuple[TextSet, ...] = (
     TextSet("ToxiGen seed statements, dev split", "en", "hate",
             "text-en-toxigen-seed-statements", "hate -> positive, neutral -> negative",
             _toxigen, "dev"),
-    TextSet("HateCheck (functional tests)", "en", "abuse", "text-en-hatecheck",
-            "label_gold hateful -> positive, non-hateful -> negative; per functionality",
-            _hatecheck, "all"),
+    TextSet("HateCheck, dev templates", "en", "hate", "text-en-hatecheck",
+            "label_gold hateful -> positive, non-hateful -> negative; split by template; "
+            "per functionality", _hatecheck, "dev"),
     TextSet("SMS Spam Collection, dev split", "en", "spam", "text-en-sms-spam-collection",
             "spam -> positive, ham -> negative", _sms, "dev"),
     TextSet("YouTube comment spam, dev split", "en", "spam", "text-en-youtube-comment-spam",
@@ -297,7 +307,7 @@ TRAINABLE = frozenset(s.folder for s in SETS if s.split == "dev")
 def rows_of(text_set: TextSet, data: Path) -> list[Row]:
     """The rows a set is scored on: its development split, or all of it."""
     rows = text_set.load(data / text_set.folder)
-    return [r for r in rows if is_dev(r.text)] if text_set.split == "dev" else rows
+    return [r for r in rows if r.dev] if text_set.split == "dev" else rows
 
 
 def available(data: Path) -> list[TextSet]:

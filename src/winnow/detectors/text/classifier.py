@@ -232,9 +232,8 @@ class ClassifierDetector(TextDetector):
     Config: ClassVar[type[DetectorConfig]] = ClassifierConfig
     examples: ClassVar[tuple[Example, ...]] = (
         Example("have a lovely day, see you at the game tonight"),
-        Example(
-            "you are a worthless idiot and everyone hates you", frozenset({"harassment/insult"})
-        ),
+        Example("you are such a pathetic loser", frozenset({"harassment/insult"})),
+        Example("all women are worthless vermin", frozenset({"hate/identity_attack"})),
         Example(
             "WINNER!! You have won a free prize, call now to claim your cash reward",
             frozenset({"spam/ad"}),
