@@ -96,3 +96,37 @@ def test_every_shared_set_loads_with_both_classes(shared_data: Path) -> None:
         rows = ev.rows_of(s, shared_data)
         positives = sum(r.positive for r in rows)
         assert 0 < positives < len(rows), s.name
+
+
+def test_eval_text_scores_the_sets_it_finds_and_pools_them(tmp_path: Path) -> None:
+    sms = tmp_path / "text-en-sms-spam-collection"
+    sms.mkdir()
+    spam = ["WINNER!! claim your free cash prize now, call 09061701461", "URGENT you have won a"
+            " guaranteed £1000 prize, text CLAIM to 81010"]  # fmt: skip
+    ham = ["are we still on for lunch tomorrow?", "ok i'll pick up the kids at five"]
+    lines = [f"spam\t{t}" for t in spam * 10] + [f"ham\t{t}" for t in ham * 10]
+    # distinct texts, so that the hash split puts some in the development fifth
+    lines = [f"{line} {i}" for i, line in enumerate(lines)]
+    (sms / "SMSSpamCollection.tsv").write_text("Label\tSMS\n" + "\n".join(lines) + "\n")
+    code, out, _ = run("eval", "text", "--data", str(tmp_path), "--json")
+    assert code == 0
+    report = json.loads(out)
+    [winnow] = [r for r in report["sets"] if r["system"] == "winnow"]
+    assert winnow["set"].startswith("SMS Spam Collection")
+    assert winnow["n"] == sum(ev.is_dev(line.split("\t", 1)[1]) for line in lines)
+    pooled = {(r["language"], r["task"], r["system"]) for r in report["by_language_task"]}
+    assert pooled == {("en", "spam", "winnow"), ("en", "spam", "lexicon only")}
+    code, _, err = run("eval", "text", "--data", str(tmp_path / "nothing"))
+    assert code == 4
+    assert "no labelled text set found" in err
+
+
+def test_scores_pool_by_adding_counts() -> None:
+    a, b = ev.BinaryScore(), ev.BinaryScore()
+    a.add(True, True)
+    a.add(False, True, ["spam/ad"])
+    b.add(True, False)
+    b.add(False, False)
+    a.merge(b)
+    assert (a.n, a.tp, a.fp, a.fn, a.tn) == (4, 1, 1, 1, 1)
+    assert a.fp_labels == {"spam/ad": 1}

@@ -270,6 +270,7 @@ def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
     baseline = _profanity_check()
     out: list[dict[str, Any]] = []
     functional: dict[str, Any] = {}
+    pooled: dict[tuple[str, str, str], ev.BinaryScore] = {}
     for s in sets:
         rows = ev.rows_of(s, data)
         prefixes = ev.TASKS[s.task]
@@ -282,10 +283,24 @@ def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
             else:
                 result = ev.score(rows, predict)
             out.append(_set_row(s, name, result))
+            pooled.setdefault((s.language, s.task, name), ev.BinaryScore()).merge(result)
         if baseline is not None and s.language == "en" and s.task == "offensive":
-            out.append(_set_row(s, "alt-profanity-check", ev.score(rows, baseline)))
+            result = ev.score(rows, baseline)
+            out.append(_set_row(s, "alt-profanity-check", result))
+            key = (s.language, s.task, "alt-profanity-check")
+            pooled.setdefault(key, ev.BinaryScore()).merge(result)
+    by_language = [
+        {"language": lang, "task": task, "system": name, **sc.as_dict(),
+         "top_false_positive_labels": _top(sc)}
+        for (lang, task, name), sc in sorted(pooled.items())
+    ]  # fmt: skip
     if as_json:
-        click.echo(json.dumps({"sets": out, "hatecheck_accuracy": functional}, indent=2))
+        click.echo(
+            json.dumps(
+                {"sets": out, "by_language_task": by_language, "hatecheck_accuracy": functional},
+                indent=2,
+            )
+        )
         return
     console = Console(highlight=False, width=max(170, shutil.get_terminal_size().columns))
     table = Table(title="Text: predicted positive = a rule hit on the task's labels")
@@ -297,6 +312,16 @@ def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
         table.add_row(r["set"], r["language"], r["task"], r["system"], str(r["n"]),
                       f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
                       f"{r['macro_f1']:.3f}", r["top_false_positive_labels"])  # fmt: skip
+    console.print(table)
+    table = Table(title="By language and task (each task's sets pooled)")
+    for col in ("lang", "task", "system", "rows", "P", "R", "F1", "macro-F1",
+                "most false positives"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("lang", "task", "system", "most false "
+                         "positives") else "right")  # fmt: skip
+    for r in by_language:
+        table.add_row(r["language"], r["task"], r["system"], str(r["n"]), f"{r['precision']:.3f}",
+                      f"{r['recall']:.3f}", f"{r['f1']:.3f}", f"{r['macro_f1']:.3f}",
+                      r["top_false_positive_labels"])  # fmt: skip
     console.print(table)
     if functional:
         table = Table(title="HateCheck: accuracy per functionality")
@@ -310,10 +335,15 @@ def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
     console.print("label mappings: " + "; ".join(f"{s.name}: {s.mapping}" for s in sets))
 
 
+def _top(result: Any) -> str:
+    """The labels behind most false positives: the confusion a moderator would see most."""
+    return ", ".join(f"{lab} {n}" for lab, n in result.fp_labels.most_common(3))
+
+
 def _set_row(s: Any, system: str, result: Any) -> dict[str, Any]:
-    top = ", ".join(f"{lab} {n}" for lab, n in result.fp_labels.most_common(3))
     return {"set": s.name, "language": s.language, "task": s.task, "system": system,
-            **result.as_dict(), "top_false_positive_labels": top}  # fmt: skip
+            **result.as_dict(), "top_false_positive_labels": _top(result),
+            "missed_examples": result.fn_examples[:3]}  # fmt: skip
 
 
 def _profanity_check() -> Any:

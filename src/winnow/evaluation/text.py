@@ -104,6 +104,16 @@ class BinaryScore:
         else:
             self.tn += 1
 
+    def merge(self, other: BinaryScore) -> None:
+        """Pool another score's counts into this one (sets of one language and task)."""
+        self.n += other.n
+        self.tp += other.tp
+        self.fp += other.fp
+        self.fn += other.fn
+        self.tn += other.tn
+        self.failed += other.failed
+        self.fp_labels.update(other.fp_labels)
+
     @property
     def accuracy(self) -> float:
         return (self.tp + self.tn) / self.n if self.n else 0.0
