@@ -184,8 +184,9 @@ bank_entries = Table(
     UniqueConstraint("bank_id", "algorithm", "value", name="uq_bank_entries_bank_hash"),
     Index("ix_bank_entries_lookup", "tenant_id", "algorithm", "value"),
     Index("ix_bank_entries_scan", "tenant_id", "algorithm", "state", "id"),
-    Index("ix_bank_entries_state", "state", "bank_id"),
+    Index("ix_bank_entries_state", "bank_id", "state", "algorithm"),
     Index("ix_bank_entries_bank", "bank_id", "id"),
+    Index("ix_bank_entries_busy", "bank_id", "matches", "last_matched_at"),
 )
 
 # Every change to banks or entries, in order: each process follows this log (polled at most once a
