@@ -49,6 +49,11 @@ def _rows(data: Path, key: str) -> list[ev.Row]:
             return [ev.Row(r["TEXT"], r["label"] == "1") for r in csv.DictReader(f)]
     if key == "olid-negatives":  # OLID's NOT tweets: ordinary English chatter, for other heads
         return [ev.Row(r.text, False) for r in _rows(data, "olid") if not r.positive]
+    if key == "olid-individual":  # insults aimed at one person (subtask_c IND): not identity
+        path = data / "text-en-olid-offenseval2019-train" / "olid-training-v1.0.tsv"
+        with path.open(encoding="utf-8") as f:
+            rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            return [ev.Row(r["tweet"], False) for r in rows if r["subtask_c"] == "IND"]
     if key == "cold-negatives":
         return [ev.Row(r.text, False) for r in _rows(data, "cold-train") if not r.positive]
     if key == "spam-negatives":
@@ -81,6 +86,7 @@ HEADS: dict[str, list[tuple[str, float]]] = {
         ("stormfront", 1.0),
         ("toxigen", 2.0),
         ("hatecheck", 3.0),
+        ("olid-individual", 1.0),
         ("davidson-hate", 0.5),
         ("swsr", 1.0),
         ("olid-negatives", 0.3),
