@@ -58,20 +58,20 @@ def _rows(data: Path, key: str) -> list[ev.Row]:
         return [ev.Row(r.text, False) for r in _rows(data, "cold-train") if not r.positive]
     if key == "spam-negatives":
         return [ev.Row(r.text, False) for r in _rows(data, "sms") + _rows(data, "youtube")]
-    table = {
-        "olid": ("text-en-olid-offenseval2019-train", 0),
-        "davidson-offensive": ("text-en-davidson-hate-offensive", 0),
-        "davidson-hate": ("text-en-davidson-hate-offensive", 1),
-        "stormfront": ("text-en-stormfront-hate-sentences", 0),
-        "toxigen": ("text-en-toxigen-seed-statements", 0),
-        "hatecheck": ("text-en-hatecheck", 0),
-        "swsr": ("text-zh-swsr-sexism", 0),
-        "sms": ("text-en-sms-spam-collection", 0),
-        "youtube": ("text-en-youtube-comment-spam", 0),
+    by_name = {s.name: s for s in ev.SETS}
+    sets = {
+        "olid": "OLID (OffensEval 2019) train, dev split",
+        "davidson-offensive": "Davidson, dev split",
+        "davidson-hate": "Davidson hate, dev split",
+        "stormfront": "Stormfront, dev split",
+        "toxigen": "ToxiGen seed statements, dev split",
+        "hatecheck": "HateCheck, dev templates",
+        "swsr": "SWSR sexism, dev split",
+        "sms": "SMS Spam Collection, dev split",
+        "youtube": "YouTube comment spam, dev split",
     }
-    folder, nth = table[key]
-    matching = [s for s in ev.SETS if s.folder == folder]
-    return matching[nth if nth < len(matching) else 0].load(data / folder) if matching else []
+    chosen = by_name[sets[key]]
+    return chosen.load(data / chosen.folder)
 
 
 # label -> the sets it learns from (positives and negatives as each set labels them)

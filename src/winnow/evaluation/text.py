@@ -178,14 +178,21 @@ def engine_predictor(engine: Any, prefixes: Sequence[str]) -> Predictor:
     return predict
 
 
+def _predicted(predict: Predictor, text: str) -> tuple[bool, tuple[str, ...]] | None:
+    """The prediction, or None for a row the engine refuses (an empty one, say)."""
+    try:
+        return predict(text)
+    except ContentError:
+        return None
+
+
 def score(rows: Iterable[Row], predict: Predictor) -> BinaryScore:
     out = BinaryScore()
     for row in rows:
-        try:
-            predicted, labels = predict(row.text)
-        except ContentError:  # an empty row, say: nothing to flag
+        got = _predicted(predict, row.text)
+        if got is None:  # counted as predicted negative: nothing to flag
             out.failed += 1
-            predicted, labels = False, ()
+        predicted, labels = got or (False, ())
         out.add(row.positive, predicted, labels)
         if row.positive and not predicted and len(out.fn_examples) < 5:
             out.fn_examples.append(row.text[:120])
@@ -196,10 +203,7 @@ def functional(rows: Iterable[Row], predict: Predictor) -> dict[str, BinaryScore
     """Scores per group (HateCheck's functionalities), and ``"all"``."""
     out: dict[str, BinaryScore] = {"all": BinaryScore()}
     for row in rows:
-        try:
-            predicted, labels = predict(row.text)
-        except ContentError:
-            predicted, labels = False, ()
+        predicted, labels = _predicted(predict, row.text) or (False, ())
         for key in ("all", row.group or "-"):
             out.setdefault(key, BinaryScore()).add(row.positive, predicted, labels)
     return out

@@ -285,11 +285,9 @@ def write(rows: Iterable[Any], fmt: str, out: TextIO, bank: str, *, header: bool
         raise BankError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     n = 0
     writer = csv.writer(out, lineterminator="\n")
-    if not header:
-        pass
-    elif fmt == "csv":
+    if header and fmt == "csv":
         writer.writerow(["hash_type", "hash", "labels"])
-    elif fmt == "threatexchange":
+    elif header and fmt == "threatexchange":
         writer.writerow(["signal_type", "signal_str", "collab", "category", "tags"])
     for r in rows:
         labels = json.loads(r["labels"])

@@ -262,13 +262,12 @@ class HammingIndex:
         Nothing is rebuilt: the segments are written as they are, the delta as one more
         segment, and the removed keys after them, so saving costs the write alone.
         """
-        with self._lock:
-            segments = list(self._segments)
-            delta_h = b"".join(self._delta_hashes)
-            delta_k = np.asarray(self._delta_keys, dtype=np.int64)
-            removed = np.fromiter(sorted(self._removed), np.int64, len(self._removed))
-        if len(delta_k):
-            segments.append(_segment(delta_h, delta_k))
+        snap = self.snapshot()
+        segments = snap._segments
+        if snap._delta_keys:
+            keys = np.asarray(snap._delta_keys, dtype=np.int64)
+            segments.append(_segment(b"".join(snap._delta_hashes), keys))
+        removed = np.fromiter(sorted(snap._removed), np.int64, len(snap._removed))
         self.meta = dict(meta if meta is not None else self.meta)
         path = Path(path)
         blob = json.dumps(self.meta, sort_keys=True).encode()

@@ -70,6 +70,11 @@ def _is_cjk(cp: int) -> bool:
     )
 
 
+def is_cjk_char(ch: str) -> bool:
+    """Whether one character is Chinese or Japanese script (the match view's CJK class)."""
+    return _is_cjk(ord(ch))
+
+
 def _is_invisible(ch: str) -> bool:
     cat = unicodedata.category(ch)
     if cat == "Cf":  # zero-width, bidi controls, soft hyphen, tags, word joiner ...

@@ -15,10 +15,10 @@ arrays, read without pickle.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -30,6 +30,7 @@ from pydantic import Field
 
 from winnow import _features
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
+from winnow.media.normalize import fold_term, is_cjk_char
 from winnow.types import Finding
 
 BUCKETS = 1 << 19
@@ -52,14 +53,12 @@ class IdentityMask:
         self._ac = ahocorasick_rs.AhoCorasick(
             terms, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
         )
-        self._cjk = [any("\u3400" <= ch <= "\u9fff" for ch in t) for t in terms]
+        self._cjk = [any(is_cjk_char(ch) for ch in t) for t in terms]
 
     @classmethod
     def shipped(cls) -> IdentityMask:
         """The shipped list, each term folded as the match view folds text (``muslim`` reads
         ``musim`` there: ``l`` folds to ``i`` and runs are squeezed)."""
-        from winnow.media.normalize import fold_term
-
         ref = resources.files("winnow") / "data" / "identity_terms.txt"
         lines = ref.read_text(encoding="utf-8").splitlines()
         terms = [t.strip() for t in lines if t.strip() and not t.startswith("#")]
@@ -76,14 +75,10 @@ class IdentityMask:
         return out
 
 
-_mask: IdentityMask | None = None
-
-
+@functools.cache
 def identity_mask() -> IdentityMask:
-    global _mask
-    if _mask is None:
-        _mask = IdentityMask.shipped()
-    return _mask
+    """The shipped identity terms, read once per process."""
+    return IdentityMask.shipped()
 
 
 def features(text: str, buckets: int = BUCKETS) -> tuple[npt.NDArray[np.uint32], Any, Any]:
@@ -210,17 +205,10 @@ class ClassifierConfig(DetectorConfig):
     explain: int = 3  # how many n-grams each finding names
 
 
-_model: Model | None = None
-_model_lock = threading.Lock()
-
-
+@functools.cache
 def shipped_model() -> Model:
     """The packaged model, loaded once per process (about 0.1 s)."""
-    global _model
-    with _model_lock:
-        if _model is None:
-            _model = Model.load()
-        return _model
+    return Model.load()
 
 
 class ClassifierDetector(TextDetector):
@@ -268,21 +256,23 @@ class ClassifierDetector(TextDetector):
                 if score >= cfg.min_score:
                     at = (starts[first] + a, ends[first] + a)
                     contrib = model.matrix[i, cols] * vals
-                    out.append(self._finding(chunk, head, score, contrib, at, cfg))
+                    out.append(self._finding(chunk, model, head, score, contrib, at))
         return out
 
     def _finding(
         self,
         chunk: TextChunk,
+        model: Model,
         head: Head,
         score: float,
         contrib: Any,
         at: tuple[Any, Any],
-        cfg: ClassifierConfig,
     ) -> Finding:
         """The finding, explained by the n-grams that added most to the score (``contrib``, one
         per column; ``at``: each column's first span in the view), as spans of the original
         text (overlapping pieces of one word merged into it)."""
+        cfg = self.config
+        assert isinstance(cfg, ClassifierConfig)
         view = chunk.match
         pieces: list[tuple[int, int, float]] = []
         top = np.argsort(-contrib)[: cfg.explain * 4]
@@ -298,26 +288,20 @@ class ClassifierDetector(TextDetector):
             if len(pieces) == cfg.explain:
                 break
         words = [chunk.text[s:e] for s, e, _ in pieces]
-        first = min(pieces, key=lambda p: p[0]) if pieces else None
-        location = chunk.span(first[0], max(p[1] for p in pieces)) if first else None
-        excerpt = (
-            chunk.text[location.start - chunk.offset : location.end - chunk.offset]
-            if (location)
-            else None
-        )
+        location = excerpt = None
+        if pieces:
+            start, end = min(p[0] for p in pieces), max(p[1] for p in pieces)
+            location, excerpt = chunk.span(start, end), chunk.text[start:end][:200]
         because = ", ".join(repr(x) for x in words) if words else "the text as a whole"
         return self.finding(
             head.label,
             round(score, 4),
-            f"trained classifier ({head.label}, model {self._model_version()}): {score:.2f}; "
+            f"trained classifier ({head.label}, model {model.version}): {score:.2f}; "
             f"most weight on {because}",
             location=location,
-            excerpt=excerpt[:200] if excerpt else None,
+            excerpt=excerpt,
             evidence=", ".join(words),
         )
-
-    def _model_version(self) -> str:
-        return (self.model or shipped_model()).version
 
 
 WINDOW = 300  # about a tweet: what the models were trained on; longer windows dilute
@@ -370,4 +354,4 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _wordish(ch: str) -> bool:
-    return ch.isalnum() and not ("\u3400" <= ch <= "\u9fff")
+    return ch.isalnum() and not is_cjk_char(ch)
