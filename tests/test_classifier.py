@@ -39,7 +39,9 @@ def test_the_shipped_model_is_plain_arrays_with_its_recipe() -> None:
     model = shipped_model()
     assert [h.label for h in model.heads] == [
         "harassment/insult",
+        "harassment/profanity",
         "hate/identity_attack",
+        "violence/threat",
         "spam/ad",
     ]
     assert model.meta["format"] == "winnow-text-classifier/1"
@@ -59,8 +61,29 @@ def test_the_shipped_model_is_plain_arrays_with_its_recipe() -> None:
         ("今天天气很好，我们去公园散步吧", "harassment/insult", False),
         ("WINNER!! You have won a free prize, call now to claim your cash", "spam/ad", True),
         ("can you pick up milk on the way home", "spam/ad", False),
+        ("fuck this shit, what a day", "harassment/profanity", True),
+        ("what a day, I need a nap", "harassment/profanity", False),
+        ("I am going to find out where you live and kill you", "violence/threat", True),
+        ("please kill the lights when you go to bed", "violence/threat", False),
+        ("this new album kills, I love it", "violence/threat", False),
+        ("我要杀了你全家", "violence/threat", True),
+        ("这部电影笑死人了", "violence/threat", False),
     ],
-    ids=["en-insult", "en-benign", "zh-insult", "zh-benign", "spam", "not-spam"],
+    ids=[
+        "en-insult",
+        "en-benign",
+        "zh-insult",
+        "zh-benign",
+        "spam",
+        "not-spam",
+        "profanity",
+        "not-profanity",
+        "threat",
+        "kill-the-lights",
+        "album-kills",
+        "zh-threat",
+        "zh-idiom",
+    ],
 )
 def test_scores_on_clear_cases(
     detector: ClassifierDetector, text: str, label: str, flagged: bool

@@ -276,9 +276,11 @@ def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
         prefixes = ev.TASKS[s.task]
         for name, engine in systems.items():
             predict = ev.engine_predictor(engine, prefixes)
-            if s.folder == "text-en-hatecheck":
+            if s.functional:
                 groups = ev.functional(rows, predict)
-                functional[name] = {g: sc.accuracy for g, sc in groups.items()}
+                functional.setdefault(s.name, {})[name] = {
+                    g: sc.accuracy for g, sc in groups.items()
+                }
                 result = groups["all"]
             else:
                 result = ev.score(rows, predict)
@@ -297,7 +299,7 @@ def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(
-                {"sets": out, "by_language_task": by_language, "hatecheck_accuracy": functional},
+                {"sets": out, "by_language_task": by_language, "functional_accuracy": functional},
                 indent=2,
             )
         )
@@ -323,14 +325,14 @@ def eval_text(data: Path, policy: Path | None, as_json: bool) -> None:
                       f"{r['recall']:.3f}", f"{r['f1']:.3f}", f"{r['macro_f1']:.3f}",
                       r["top_false_positive_labels"])  # fmt: skip
     console.print(table)
-    if functional:
-        table = Table(title="HateCheck: accuracy per functionality")
+    for set_name, by_system in functional.items():
+        table = Table(title=f"{set_name}: accuracy per functionality")
         table.add_column("functionality")
-        for name in functional:
+        for name in by_system:
             table.add_column(name, justify="right")
-        names = sorted(next(iter(functional.values())))
+        names = sorted(next(iter(by_system.values())))
         for g in ["all", *[g for g in names if g != "all"]]:
-            table.add_row(g, *(f"{functional[n].get(g, 0.0):.3f}" for n in functional))
+            table.add_row(g, *(f"{by_system[n].get(g, 0.0):.3f}" for n in by_system))
         console.print(table)
     console.print("label mappings: " + "; ".join(f"{s.name}: {s.mapping}" for s in sets))
 

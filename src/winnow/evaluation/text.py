@@ -13,6 +13,8 @@ Each set's labels map to one of three tasks; the mapping is written beside each 
 - ``abuse``: ``hate``, ``violence/threat``, ``harassment/insult`` (for files whose "hateful"
   means any abuse of a protected group, threats included).
 - ``spam``: ``spam``.
+- ``threat``: ``violence/threat`` (HateCheck's threat functionalities against the rest).
+- ``profanity``: ``harassment/profanity`` (swearing, whoever it is aimed at, or no one).
 
 Sets that Winnow may train on (``TRAINABLE``) are scored on a development split carved from them
 by a hash of the text (:func:`is_dev`, a fifth of the rows; HateCheck by a hash of the template,
@@ -40,12 +42,19 @@ OFFENSIVE = ("harassment", "hate", "violence/threat", "sexual")
 HATE = ("hate",)
 SPAM = ("spam",)
 ABUSE = ("hate", "violence/threat", "harassment/insult")
+THREAT = ("violence/threat",)
+PROFANITY = ("harassment/profanity",)
 TASKS: dict[str, tuple[str, ...]] = {
     "offensive": OFFENSIVE,
     "hate": HATE,
     "abuse": ABUSE,
     "spam": SPAM,
+    "threat": THREAT,
+    "profanity": PROFANITY,
 }
+# HateCheck's functionalities (English and Mandarin) that are threats, and that are profanity
+THREAT_FUNCTIONALITIES = frozenset({"threat_dir_h", "threat_norm_h"})
+PROFANITY_FUNCTIONALITIES = frozenset({"profanity_h", "profanity_nh"})
 MAX_FILE_BYTES = 512 << 20
 MAX_TEXT_CHARS = 100_000
 _TRUE = {"1", "true", "yes", "off", "pos", "positive", "hateful", "hate", "spam", "toxic"}
@@ -79,6 +88,7 @@ class TextSet:
     mapping: str  # how the set's labels become positive / negative
     load: Callable[[Path], list[Row]]
     split: str  # "dev": the development split of a trainable set; "all": every row
+    functional: bool = False  # scored per group too (HateCheck's functionalities)
 
 
 @dataclass(slots=True)
@@ -233,11 +243,15 @@ def _olid(data: Path) -> list[Row]:
     return [Row(r["tweet"], r["subtask_a"] == "OFF") for r in rows]
 
 
+def davidson_classes(data: Path) -> list[tuple[str, str]]:
+    """Davidson's tweets (in OLID's form) with their class: 0 hate, 1 offensive, 2 neither."""
+    return [(_tweet(r["tweet"]), r["class"]) for r in _csv(data / "labeled_data.csv")]
+
+
 def _davidson(task: str) -> Callable[[Path], list[Row]]:
     def load(data: Path) -> list[Row]:
-        rows = _csv(data / "labeled_data.csv")
         hit = {"offensive": ("0", "1"), "hate": ("0",)}[task]
-        return [Row(_tweet(r["tweet"]), r["class"] in hit) for r in rows]
+        return [Row(text, cls in hit) for text, cls in davidson_classes(data)]
 
     return load
 
@@ -261,6 +275,37 @@ def _hatecheck(data: Path) -> list[Row]:
         Row(r["test_case"], r["label_gold"] == "hateful", r["functionality"], f"hc{r['templ_id']}")
         for r in rows
     ]
+
+
+def _mhc_mandarin(data: Path) -> list[Row]:
+    """Multilingual HateCheck's Mandarin cases, split by template as HateCheck is (cases with
+    no template, such as the slurs, by their own text)."""
+    rows = _csv(data / "hatecheck_cases_final_mandarin.csv")
+    return [
+        Row(r["test_case"], r["label_gold"] == "hateful", r["functionality"],
+            f"mhc-zh{r['templ_id']}" if r["templ_id"] else None)
+        for r in rows
+    ]  # fmt: skip
+
+
+def _functionalities(
+    load: Callable[[Path], list[Row]], positive: frozenset[str]
+) -> Callable[[Path], list[Row]]:
+    """A HateCheck loader read for another task: the cases of ``positive`` functionalities are
+    the positives, every other case a negative (same rows, same split)."""
+
+    def read(data: Path) -> list[Row]:
+        return [Row(r.text, r.group in positive, r.group, r.key) for r in load(data)]
+
+    return read
+
+
+def _olid_untargeted(data: Path) -> list[Row]:
+    """OLID's untargeted offence (subtask_b UNT: swearing aimed at no one) against its NOT
+    tweets; targeted insults are left out (they may swear or not)."""
+    rows = _csv(data / "olid-training-v1.0.tsv", "\t", quoted=False)
+    return [Row(r["tweet"], r["subtask_a"] == "OFF") for r in rows
+            if r["subtask_a"] == "NOT" or r["subtask_b"] == "UNT"]  # fmt: skip
 
 
 def _cold(data: Path) -> list[Row]:
@@ -303,7 +348,18 @@ SETS: tuple[TextSet, ...] = (
             _toxigen, "dev"),
     TextSet("HateCheck, dev templates", "en", "hate", "text-en-hatecheck",
             "label_gold hateful -> positive, non-hateful -> negative; split by template; "
-            "per functionality", _hatecheck, "dev"),
+            "per functionality", _hatecheck, "dev", functional=True),
+    TextSet("HateCheck threats, dev templates", "en", "threat", "text-en-hatecheck",
+            "functionalities threat_dir_h and threat_norm_h -> positive, every other case "
+            "(hateful or not) -> negative", _functionalities(_hatecheck, THREAT_FUNCTIONALITIES),
+            "dev"),
+    TextSet("HateCheck profanity, dev templates", "en", "profanity", "text-en-hatecheck",
+            "functionalities profanity_h and profanity_nh -> positive, every other case -> "
+            "negative", _functionalities(_hatecheck, PROFANITY_FUNCTIONALITIES), "dev"),
+    TextSet("OLID untargeted profanity, dev split", "en", "profanity",
+            "text-en-olid-offenseval2019-train",
+            "subtask_b UNT -> positive, subtask_a NOT -> negative, targeted insults left out",
+            _olid_untargeted, "dev"),
     TextSet("SMS Spam Collection, dev split", "en", "spam", "text-en-sms-spam-collection",
             "spam -> positive, ham -> negative", _sms, "dev"),
     TextSet("YouTube comment spam, dev split", "en", "spam", "text-en-youtube-comment-spam",
@@ -312,6 +368,18 @@ SETS: tuple[TextSet, ...] = (
             "label 1 (offensive) -> positive, 0 (safe) -> negative", _cold, "all"),
     TextSet("SWSR sexism, dev split", "zh", "hate", "text-zh-swsr-sexism",
             "label 1 (sexist) -> positive, 0 -> negative", _swsr, "dev"),
+    TextSet("Multilingual HateCheck Mandarin, dev templates", "zh", "hate",
+            "text-multilingual-hatecheck", "label_gold hateful -> positive, non-hateful -> "
+            "negative; split by template; per functionality", _mhc_mandarin, "dev",
+            functional=True),
+    TextSet("Multilingual HateCheck Mandarin threats, dev templates", "zh", "threat",
+            "text-multilingual-hatecheck", "functionalities threat_dir_h and threat_norm_h -> "
+            "positive, every other case -> negative",
+            _functionalities(_mhc_mandarin, THREAT_FUNCTIONALITIES), "dev"),
+    TextSet("Multilingual HateCheck Mandarin profanity, dev templates", "zh", "profanity",
+            "text-multilingual-hatecheck", "functionalities profanity_h and profanity_nh -> "
+            "positive, every other case -> negative",
+            _functionalities(_mhc_mandarin, PROFANITY_FUNCTIONALITIES), "dev"),
     TextSet("ToxiCN (evaluation only)", "zh", "offensive", "text-zh-toxicn",
             "toxic 1 -> positive, 0 -> negative", _toxicn, "all"),
 )  # fmt: skip

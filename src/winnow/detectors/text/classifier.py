@@ -1,4 +1,5 @@
-"""Trained text classifiers: offensive language, identity attacks and spam, English and Chinese.
+"""Trained text classifiers: insults, profanity, identity attacks, threats and spam, English and
+Chinese.
 
 One linear model per label over hashed n-grams of the match view (the text with evasion undone:
 lower case, leetspeak, homoglyphs and spaced-out letters folded), so ``f.u.c.k`` and ``ｆｕｃｋ``
@@ -154,7 +155,8 @@ def _vector(ids: npt.NDArray[np.uint32]) -> tuple[Any, Any, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """One label's model: weights per bucket, bias, Platt calibration ``sigmoid(a * m + b)``."""
+    """One label's model: weights per bucket (a column of the model's matrix), bias, Platt
+    calibration ``sigmoid(a * m + b)``."""
 
     label: str
     weights: npt.NDArray[np.float32]
@@ -173,7 +175,7 @@ class Model:
     buckets: int
     heads: tuple[Head, ...]
     meta: dict[str, Any]
-    matrix: npt.NDArray[np.float32]  # every head's weights, one row each (scored in one pass)
+    matrix: npt.NDArray[np.float32]  # buckets x heads: every head's weights, scored in one pass
     biases: npt.NDArray[np.float64]
 
     @classmethod
@@ -187,13 +189,13 @@ class Model:
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
             if meta.get("format") != FORMAT:
                 raise ValueError(f"{path} is not a {FORMAT} model")
-            weights = z["weights"].astype(np.float32)  # float16 on disk
+            # float16 on disk, heads x buckets; in memory buckets x heads (see margins)
+            matrix = np.ascontiguousarray(z["weights"].T, np.float32)
             bias, a, b = z["bias"], z["platt_a"], z["platt_b"]
         heads = tuple(
-            Head(label, weights[i], float(bias[i]), float(a[i]), float(b[i]))
+            Head(label, matrix[:, i], float(bias[i]), float(a[i]), float(b[i]))
             for i, label in enumerate(meta["labels"])
         )
-        matrix = np.ascontiguousarray(weights, np.float32)
         biases = np.ascontiguousarray(bias, np.float64)
         return cls(meta["version"], int(meta["buckets"]), heads, meta, matrix, biases)
 
@@ -215,13 +217,21 @@ class ClassifierDetector(TextDetector):
     name: ClassVar[str] = "classifier"
     version: ClassVar[str] = "1.0.0"
     labels: ClassVar[frozenset[str]] = frozenset(
-        {"harassment/insult", "hate/identity_attack", "spam/ad"}
+        {
+            "harassment/insult",
+            "harassment/profanity",
+            "hate/identity_attack",
+            "violence/threat",
+            "spam/ad",
+        }
     )
     Config: ClassVar[type[DetectorConfig]] = ClassifierConfig
     examples: ClassVar[tuple[Example, ...]] = (
         Example("have a lovely day, see you at the game tonight"),
         Example("you are such a pathetic loser", frozenset({"harassment/insult"})),
         Example("all women are worthless vermin", frozenset({"hate/identity_attack"})),
+        Example("next time I see you I am going to stab you", frozenset({"violence/threat"})),
+        Example("can you kill the lights before you leave"),
         Example(
             "WINNER!! You have won a free prize, call now to claim your cash reward",
             frozenset({"spam/ad"}),
@@ -255,7 +265,7 @@ class ClassifierDetector(TextDetector):
                 score = head.score(float(margins[i]))
                 if score >= cfg.min_score:
                     at = (starts[first] + a, ends[first] + a)
-                    contrib = model.matrix[i, cols] * vals
+                    contrib = model.matrix[cols, i] * vals
                     out.append(self._finding(chunk, model, head, score, contrib, at))
         return out
 
