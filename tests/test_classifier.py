@@ -177,3 +177,28 @@ def test_an_insult_deep_in_a_long_document_is_found_where_it_is(
     assert found
     assert all(f.location is not None for f in found)
     assert any("idiot" in (f.excerpt or "") for f in found)
+
+
+def test_a_threat_is_only_reported_where_the_text_names_violence(
+    detector: ClassifierDetector,
+) -> None:
+    # phrasing shared with HateCheck's threat templates ("I want…", "those…") scores high on its
+    # own in short messages; without a word for the violence it is not reported
+    for text in ("Where to get those?", "I will once i get home", "I want you, I need you"):
+        assert "violence/threat" not in _scores(detector, text)
+    [finding] = [
+        f
+        for f in detector.detect_text(TextChunk("next week I will stab you"))
+        if f.label == "violence/threat"
+    ]
+    assert "names 'stab'" in finding.explanation
+
+
+def test_violence_cues_match_words_not_pieces_of_them() -> None:
+    from winnow.detectors.text.classifier import violence_cues
+
+    cues = violence_cues()
+    assert cues.first("they will be killed") == "kill"  # kill* is a word's start
+    assert cues.first("a skilled player") is None  # not inside a word
+    assert cues.first("i'm on a diet") is None  # die is a whole word only
+    assert cues.first("我要砍你") == "砍"

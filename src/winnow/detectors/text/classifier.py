@@ -76,6 +76,51 @@ class IdentityMask:
         return out
 
 
+class Cues:
+    """Words of ``data/violence_cues.txt`` found in a lower-cased text: ``word*`` as the start of
+    a word, other Latin-script entries as whole words, Chinese anywhere."""
+
+    def __init__(self, entries: list[str]) -> None:
+        import ahocorasick_rs
+
+        self._prefix = [e.endswith("*") for e in entries]
+        self.terms = [e.rstrip("*") for e in entries]
+        self._cjk = [any(is_cjk_char(ch) for ch in t) for t in self.terms]
+        self._ac = ahocorasick_rs.AhoCorasick(
+            self.terms, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        )
+
+    @classmethod
+    def shipped(cls) -> Cues:
+        ref = resources.files("winnow") / "data" / "violence_cues.txt"
+        lines = ref.read_text(encoding="utf-8").splitlines()
+        return cls([t.strip().lower() for t in lines if t.strip() and not t.startswith("#")])
+
+    def first(self, text: str) -> str | None:
+        """The first cue in ``text`` (lower-cased), or None."""
+        for k, s, e in self._ac.find_matches_as_indexes(text):
+            if self._cjk[k]:
+                return self.terms[k]
+            if s > 0 and text[s - 1].isalnum():
+                continue
+            if not self._prefix[k] and e < len(text) and text[e].isalnum():
+                continue
+            return self.terms[k]
+        return None
+
+
+@functools.cache
+def violence_cues() -> Cues:
+    """The shipped violence cues, read once per process."""
+    return Cues.shipped()
+
+
+# labels whose score is only reported when the text names what the label is about: a threat of
+# violence names the violence (kill, shoot, 杀, 砍…); without such a word, what raises a threat
+# score is phrasing alone ("I want…", "those…"), which short benign messages share
+GATED = {"violence/threat": violence_cues}
+
+
 @functools.cache
 def identity_mask() -> IdentityMask:
     """The shipped identity terms, read once per process."""
@@ -261,12 +306,21 @@ class ClassifierDetector(TextDetector):
             margins = np.frombuffer(
                 _features.margins(cols, vals, model.matrix, model.biases), np.float64
             )
+            lowered: str | None = None
             for i, head in enumerate(model.heads):
                 score = head.score(float(margins[i]))
-                if score >= cfg.min_score:
-                    at = (starts[first] + a, ends[first] + a)
-                    contrib = model.matrix[cols, i] * vals
-                    out.append(self._finding(chunk, model, head, score, contrib, at))
+                if score < cfg.min_score:
+                    continue
+                cue = None
+                if head.label in GATED:
+                    if lowered is None:
+                        lowered = chunk.text[slice(*chunk.match.span(a, b))].lower()
+                    cue = GATED[head.label]().first(lowered)
+                    if cue is None:
+                        continue
+                at = (starts[first] + a, ends[first] + a)
+                contrib = model.matrix[cols, i] * vals
+                out.append(self._finding(chunk, model, head, score, contrib, at, cue))
         return out
 
     def _finding(
@@ -277,6 +331,7 @@ class ClassifierDetector(TextDetector):
         score: float,
         contrib: Any,
         at: tuple[Any, Any],
+        cue: str | None = None,
     ) -> Finding:
         """The finding, explained by the n-grams that added most to the score (``contrib``, one
         per column; ``at``: each column's first span in the view), as spans of the original
@@ -307,7 +362,7 @@ class ClassifierDetector(TextDetector):
             head.label,
             round(score, 4),
             f"trained classifier ({head.label}, model {model.version}): {score:.2f}; "
-            f"most weight on {because}",
+            f"most weight on {because}" + (f"; names {cue!r}" if cue else ""),
             location=location,
             excerpt=excerpt,
             evidence=", ".join(words),
