@@ -23,6 +23,7 @@ from winnow.policy.model import (
     LabelCondition,
     Override,
     PolicyModel,
+    Rule,
 )
 from winnow.types import Action, DetectorFailure, Finding, HashMatch, RuleHit, Suppressed
 
@@ -79,7 +80,7 @@ def evaluate(
     hits: list[RuleHit] = []
     # every condition needs at least one finding or hash match (min_count >= 1), so with none
     # no rule can fire: most texts end here
-    rules = policy.rules if by_label or hash_matches else ()
+    rules = _relevant_rules(policy, frozenset(by_label), bool(hash_matches))
     for rule in rules:
         m = _eval(rule.when, policy, findings, by_label, hash_matches)
         if m is None:
@@ -119,6 +120,45 @@ def evaluate(
             )
     action = max((h.action for h in hits), default=Action.PASS)
     return Evaluation(action, tuple(hits), tuple(suppressed))
+
+
+# policy (by id, kept alive and checked by identity) -> {(labels found, any hash match): the rules
+# that could fire}; a message's labels repeat from message to message, so this is nearly free
+_RELEVANT: dict[int, tuple[PolicyModel, dict[tuple[frozenset[str], bool], tuple[Rule, ...]]]] = {}
+_RELEVANT_MAX = 4096  # label combinations remembered per policy
+
+
+def _relevant_rules(policy: PolicyModel, labels: frozenset[str], banks: bool) -> tuple[Rule, ...]:
+    """The rules whose condition could hold given which labels were found and whether any hash
+    matched: the others would be evaluated only to fail (every condition needs a finding or a
+    match). Policies are not changed once loaded; a new policy object gets its own entry."""
+    if not labels and not banks:
+        return ()
+    entry = _RELEVANT.get(id(policy))
+    if entry is None or entry[0] is not policy:
+        if len(_RELEVANT) >= 64:
+            _RELEVANT.clear()
+        entry = _RELEVANT[id(policy)] = (policy, {})
+    known = entry[1]
+    key = (labels, banks)
+    rules = known.get(key)
+    if rules is None:
+        if len(known) >= _RELEVANT_MAX:
+            known.clear()
+        rules = known[key] = tuple(r for r in policy.rules if _could_hold(r.when, labels, banks))
+    return rules
+
+
+def _could_hold(cond: Condition, labels: frozenset[str], banks: bool) -> bool:
+    if isinstance(cond, LabelCondition):
+        pattern = cond.label.rpartition(":")[2]
+        return any(taxonomy.covers(pattern, label) for label in labels)
+    if isinstance(cond, BankCondition):
+        return banks
+    if isinstance(cond, AllCondition):
+        return all(_could_hold(c, labels, banks) for c in cond.all)
+    assert isinstance(cond, AnyCondition)
+    return any(_could_hold(c, labels, banks) for c in cond.any)
 
 
 def _override(policy: PolicyModel, label: str) -> Override | None:
