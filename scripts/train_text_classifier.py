@@ -38,7 +38,7 @@ from winnow.detectors.text.classifier import BUCKETS, FORMAT, MODEL_FILE, featur
 from winnow.evaluation import text as ev  # noqa: E402
 from winnow.media.normalize import match_view  # noqa: E402
 
-VERSION = "1.0"
+VERSION = "1.1"
 OUT = ROOT / "src" / "winnow" / "data" / "models" / MODEL_FILE
 
 

@@ -260,7 +260,7 @@ def shipped_model() -> Model:
 
 class ClassifierDetector(TextDetector):
     name: ClassVar[str] = "classifier"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
     labels: ClassVar[frozenset[str]] = frozenset(
         {
             "harassment/insult",
