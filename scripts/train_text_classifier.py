@@ -104,7 +104,7 @@ HEADS: dict[str, list[tuple[str, float]]] = {
         ("olid-untargeted", 1.0),
         ("davidson-profane", 0.5),
         ("hatecheck-profanity", 2.0),
-        ("mhc-zh-profanity", 2.0),
+        ("mhc-zh-profanity", 10.0),
         ("cold-negatives", 0.3),
         ("spam-negatives", 0.3),
     ],
@@ -140,6 +140,12 @@ HEADS: dict[str, list[tuple[str, float]]] = {
 # at the default, so it is held to broad cues
 C: dict[str, float] = {"violence/threat": 1.0}
 DEFAULT_C = 2.0
+# heads whose features are scaled by their naive-Bayes log-count ratios (NBSVM), chosen on the
+# development rows: it helps spam (YouTube 0.914 -> 0.950 macro-F1) and hurts insults and
+# identity attacks (OLID 0.709 -> 0.689, HateCheck 0.757 -> 0.727); for threats it helps the
+# HateCheck templates (Mandarin 0.671 -> 0.735) but makes "kill" alone weigh so much that
+# harmless idioms ("can you kill the lights") reach 0.58, so the threat head goes without
+NB_SCALED = frozenset({"spam/ad"})
 # heads calibrated as if positives and negatives were equally common in the development rows:
 # the threat rows' mix (one threat to twelve other HateCheck cases) is an artefact of the suite,
 # and a score calibrated to it would almost never reach 0.5 (see docs/models.md)
@@ -191,6 +197,18 @@ def _split(data: Path, key: str) -> tuple[list[ev.Row], list[ev.Row]]:
     if key in ("cold-train", "cold-negatives", "threat-examples", "threat-idioms"):
         return rows, []
     return [r for r in rows if not r.dev], [r for r in rows if r.dev]
+
+
+def _nb_scale(x: sp.csr_matrix, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each feature's naive-Bayes log-count ratio |log(p / q)| (p, q: the weighted share of
+    positive and negative texts it occurs in, add-one smoothed), as a per-feature scale for the
+    logistic regression (Wang & Manning's NBSVM): evidence that tells the classes apart counts
+    for more than a word every text uses."""
+    present = x.copy()
+    present.data[:] = 1.0
+    p = np.asarray(present.T @ (w * (y == 1))).ravel() + 1.0
+    q = np.asarray(present.T @ (w * (y == 0))).ravel() + 1.0
+    return np.abs(np.log((p / p.sum()) / (q / q.sum())))
 
 
 def _by_set(sources: list[str], gold: list[int], pred: np.ndarray) -> dict[str, float]:
@@ -257,9 +275,11 @@ def main() -> None:
         for cls in (0, 1):
             ww[yy == cls] *= (total / 2) / ww[yy == cls].sum()
         c = C.get(label, DEFAULT_C)
+        scale = _nb_scale(x, yy, ww) if label in NB_SCALED else np.ones(BUCKETS)
         lr = LogisticRegression(C=c, solver="liblinear", max_iter=2000, random_state=0)
-        lr.fit(x, yy, sample_weight=ww)
-        weights[i] = lr.coef_[0].astype(np.float16)
+        lr.fit(x @ sp.diags(scale), yy, sample_weight=ww)
+        # w . (scale * x) = (scale * w) . x: the scaling folds into the weights, free at run time
+        weights[i] = (lr.coef_[0] * scale).astype(np.float16)
         bias[i] = float(lr.intercept_[0])
         xd = _matrix(dev_texts)
         margin = xd @ weights[i].astype(np.float32) + bias[i]
@@ -292,6 +312,7 @@ def main() -> None:
             "C": {lab: C.get(lab, DEFAULT_C) for lab in labels},
             "calibration": "Platt, on the development rows",
             "calibrated_at_even_odds": sorted(EVEN_ODDS),
+            "naive_bayes_scaled": sorted(NB_SCALED),
             "sources": {lab: HEADS[lab] for lab in labels},
             "development": DEV,
         },
