@@ -156,6 +156,15 @@ def test_the_default_policy_reviews_and_never_blocks_on_a_classifier_score() -> 
     assert engine.scan("thanks, see you tomorrow at nine").action.label == "pass"
 
 
+def test_the_default_policy_reviews_a_threat_the_term_lists_do_not_know() -> None:
+    engine = Engine()
+    v = engine.scan("next week I will stab you")
+    assert v.action.label == "review"
+    [hit] = [h for h in v.rule_hits if h.rule == "threats"]
+    assert {v.findings[i].detector for i in hit.findings} == {"classifier"}
+    assert engine.scan("please kill the lights when you go to bed").action.label == "pass"
+
+
 def test_a_long_text_is_read_sentence_by_sentence() -> None:
     from winnow.detectors.text.classifier import windows
 

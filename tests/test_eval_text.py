@@ -130,3 +130,35 @@ def test_scores_pool_by_adding_counts() -> None:
     a.merge(b)
     assert (a.n, a.tp, a.fp, a.fn, a.tn) == (4, 1, 1, 1, 1)
     assert a.fp_labels == {"spam/ad": 1}
+
+
+def test_a_hatecheck_suite_is_scored_per_functionality_and_as_a_threat_task(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "text-en-hatecheck"
+    folder.mkdir()
+    cases = []
+    for templ in range(40):  # enough templates for some to land in the development fifth
+        for group in ("women", "immigrants"):
+            if templ % 2:
+                text, func, gold = f"I will kill all {group} {templ}", "threat_dir_h", "hateful"
+            else:
+                text, func, gold = f"{group} are lovely {templ}", "ident_pos_nh", "non-hateful"
+            cases.append({"functionality": func, "test_case": text, "label_gold": gold,
+                          "templ_id": str(templ)})  # fmt: skip
+    header = ",functionality,test_case,label_gold,templ_id"
+    lines = [f"{i},{c['functionality']},{c['test_case']},{c['label_gold']},{c['templ_id']}"
+             for i, c in enumerate(cases)]  # fmt: skip
+    (folder / "test_suite_cases.csv").write_text(header + "\n" + "\n".join(lines) + "\n")
+    code, out, _ = run("eval", "text", "--data", str(tmp_path), "--json")
+    assert code == 0
+    report = json.loads(out)
+    dev = [c for c in cases if ev.is_dev(f"hc{c['templ_id']}")]
+    assert len({c["functionality"] for c in dev}) == 2
+    functional = report["functional_accuracy"]["HateCheck, dev templates"]
+    assert set(functional["winnow"]) == {"all", "threat_dir_h", "ident_pos_nh"}
+    tasks = {(r["set"], r["task"]) for r in report["sets"]}
+    assert ("HateCheck threats, dev templates", "threat") in tasks
+    [threats] = [r for r in report["sets"]
+                 if r["set"] == "HateCheck threats, dev templates" and r["system"] == "winnow"]  # fmt: skip
+    assert threats["n"] == len(dev)
