@@ -211,3 +211,9 @@ def test_violence_cues_match_words_not_pieces_of_them() -> None:
     assert cues.first("a skilled player") is None  # not inside a word
     assert cues.first("i'm on a diet") is None  # die is a whole word only
     assert cues.first("我要砍你") == "砍"
+    # a cue inside a harmless idiom does not count, one beside it does
+    assert cues.first("i'm going to kill it at the gym") is None
+    assert cues.first("shoot me a message later") is None
+    assert cues.first("笑死我了") is None
+    assert cues.first("i will kill it and then kill you") == "kill"
+    assert cues.first("he should kill itself") == "kill"  # an idiom on word boundaries only

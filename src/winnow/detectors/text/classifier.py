@@ -78,17 +78,18 @@ class IdentityMask:
 
 class Cues:
     """Words of ``data/violence_cues.txt`` found in a lower-cased text: ``word*`` as the start of
-    a word, other Latin-script entries as whole words, Chinese anywhere."""
+    a word, other Latin-script entries as whole words, Chinese anywhere. ``!phrase`` entries are
+    harmless idioms that contain a cue ("kill it", "笑死"): the longest match wins, so a cue
+    inside one of them does not count."""
 
     def __init__(self, entries: list[str]) -> None:
         import ahocorasick_rs
 
+        self._idiom = [e.startswith("!") for e in entries]
         self._prefix = [e.endswith("*") for e in entries]
-        self.terms = [e.rstrip("*") for e in entries]
+        self.terms = [e.lstrip("!").rstrip("*") for e in entries]
         self._cjk = [any(is_cjk_char(ch) for ch in t) for t in self.terms]
-        self._ac = ahocorasick_rs.AhoCorasick(
-            self.terms, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
-        )
+        self._ac = ahocorasick_rs.AhoCorasick(self.terms)  # every match, overlapping ones too
 
     @classmethod
     def shipped(cls) -> Cues:
@@ -96,16 +97,25 @@ class Cues:
         lines = ref.read_text(encoding="utf-8").splitlines()
         return cls([t.strip().lower() for t in lines if t.strip() and not t.startswith("#")])
 
+    def _fits(self, text: str, k: int, s: int, e: int) -> bool:
+        """Whether entry k's match at [s, e) stands on word boundaries as the entry asks."""
+        if self._cjk[k]:
+            return True
+        if s > 0 and text[s - 1].isalnum():
+            return False
+        return self._prefix[k] or e >= len(text) or not text[e].isalnum()
+
     def first(self, text: str) -> str | None:
-        """The first cue in ``text`` (lower-cased), or None."""
-        for k, s, e in self._ac.find_matches_as_indexes(text):
-            if self._cjk[k]:
+        """The first cue in ``text`` (lower-cased) outside the idioms, or None."""
+        found = [
+            (k, s, e)
+            for k, s, e in self._ac.find_matches_as_indexes(text, overlapping=True)
+            if self._fits(text, k, s, e)
+        ]
+        idioms = [(s, e) for k, s, e in found if self._idiom[k]]
+        for k, s, e in sorted(found, key=lambda m: m[1]):
+            if not self._idiom[k] and not any(a <= s and e <= b for a, b in idioms):
                 return self.terms[k]
-            if s > 0 and text[s - 1].isalnum():
-                continue
-            if not self._prefix[k] and e < len(text) and text[e].isalnum():
-                continue
-            return self.terms[k]
         return None
 
 
