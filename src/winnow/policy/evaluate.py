@@ -64,12 +64,14 @@ def evaluate(
     suppressed: list[Suppressed] = []
     active: list[int] = []
     for i, f in enumerate(findings):
+        if allowed:
+            term = str(f.evidence.get("term", "")).casefold()
+            if term in allowed or (f.excerpt or "").casefold() in allowed:
+                why = f"{f.excerpt or term!r} is on the policy's allow-list"
+                suppressed.append(Suppressed(i, why))
+                continue
         override = _override(policy, f.label)
-        term = str(f.evidence.get("term", "")).casefold()
-        excerpt = (f.excerpt or "").casefold()
-        if allowed and (term in allowed or excerpt in allowed):
-            suppressed.append(Suppressed(i, f"{f.excerpt or term!r} is on the policy's allow-list"))
-        elif override is not None and override.disabled:
+        if override is not None and override.disabled:
             suppressed.append(Suppressed(i, f"label {f.label} is disabled by the policy"))
         else:
             active.append(i)
