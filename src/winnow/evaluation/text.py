@@ -25,6 +25,7 @@ per functionality. ToxiCN (no-derivatives licence) is never trained on and is sc
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -270,22 +271,24 @@ def _toxigen(data: Path) -> list[Row]:
 def _hatecheck(data: Path) -> list[Row]:
     """HateCheck's cases, split by template: the seven cases of one template (one per target
     group) differ only in the group, so they must fall on the same side."""
-    rows = _csv(data / "test_suite_cases.csv")
-    return [
-        Row(r["test_case"], r["label_gold"] == "hateful", r["functionality"], f"hc{r['templ_id']}")
-        for r in rows
-    ]
+    return list(_suite(data / "test_suite_cases.csv", "hc"))
 
 
 def _mhc_mandarin(data: Path) -> list[Row]:
     """Multilingual HateCheck's Mandarin cases, split by template as HateCheck is (cases with
     no template, such as the slurs, by their own text)."""
-    rows = _csv(data / "hatecheck_cases_final_mandarin.csv")
-    return [
+    return list(_suite(data / "hatecheck_cases_final_mandarin.csv", "mhc-zh"))
+
+
+@functools.lru_cache(maxsize=4)
+def _suite(path: Path, prefix: str) -> tuple[Row, ...]:
+    """A HateCheck suite's cases, read once per process: each suite is scored as three sets
+    (hate, threats, profanity), which share its rows."""
+    return tuple(
         Row(r["test_case"], r["label_gold"] == "hateful", r["functionality"],
-            f"mhc-zh{r['templ_id']}" if r["templ_id"] else None)
-        for r in rows
-    ]  # fmt: skip
+            f"{prefix}{r['templ_id']}" if r["templ_id"] else None)
+        for r in _csv(path)
+    )  # fmt: skip
 
 
 def _functionalities(

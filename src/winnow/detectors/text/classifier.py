@@ -43,6 +43,20 @@ PLACEHOLDER = "\u01c2"  # ǂ: a letter no text here uses, standing for any ident
 _ASCII_ALNUM = np.array([chr(i).isalnum() for i in range(128)])
 
 
+def _data_lines(name: str) -> list[str]:
+    """The entries of a word list shipped in ``data/``: its lines stripped, without blank lines
+    and ``#`` comments."""
+    text = (resources.files("winnow") / "data" / name).read_text(encoding="utf-8")
+    return [t.strip() for t in text.splitlines() if t.strip() and not t.startswith("#")]
+
+
+def _bounded(text: str, start: int, end: int, *, prefix: bool = False) -> bool:
+    """Whether ``text[start:end]`` begins a word and (unless ``prefix``) ends one."""
+    if start > 0 and text[start - 1].isalnum():
+        return False
+    return prefix or end >= len(text) or not text[end].isalnum()
+
+
 class IdentityMask:
     """Finds the identity terms of ``data/identity_terms.txt`` in a match view (whole words for
     Latin script, anywhere for Chinese) and replaces each by one placeholder letter."""
@@ -60,27 +74,21 @@ class IdentityMask:
     def shipped(cls) -> IdentityMask:
         """The shipped list, each term folded as the match view folds text (``muslim`` reads
         ``musim`` there: ``l`` folds to ``i`` and runs are squeezed)."""
-        ref = resources.files("winnow") / "data" / "identity_terms.txt"
-        lines = ref.read_text(encoding="utf-8").splitlines()
-        terms = [t.strip() for t in lines if t.strip() and not t.startswith("#")]
-        return cls(sorted({fold_term(t)[0] for t in terms}))
+        return cls(sorted({fold_term(t)[0] for t in _data_lines("identity_terms.txt")}))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        out = []
-        for k, s, e in self._ac.find_matches_as_indexes(text):
-            if not self._cjk[k] and (
-                (s > 0 and text[s - 1].isalnum()) or (e < len(text) and text[e].isalnum())
-            ):
-                continue
-            out.append((s, e))
-        return out
+        return [
+            (s, e)
+            for k, s, e in self._ac.find_matches_as_indexes(text)
+            if self._cjk[k] or _bounded(text, s, e)
+        ]
 
 
 class Cues:
     """Words of ``data/violence_cues.txt`` found in a lower-cased text: ``word*`` as the start of
     a word, other Latin-script entries as whole words, Chinese anywhere. ``!phrase`` entries are
-    harmless idioms that contain a cue ("kill it", "笑死"): the longest match wins, so a cue
-    inside one of them does not count."""
+    harmless idioms that contain a cue ("kill it", "笑死"): a cue inside one of them does not
+    count."""
 
     def __init__(self, entries: list[str]) -> None:
         import ahocorasick_rs
@@ -93,24 +101,14 @@ class Cues:
 
     @classmethod
     def shipped(cls) -> Cues:
-        ref = resources.files("winnow") / "data" / "violence_cues.txt"
-        lines = ref.read_text(encoding="utf-8").splitlines()
-        return cls([t.strip().lower() for t in lines if t.strip() and not t.startswith("#")])
-
-    def _fits(self, text: str, k: int, s: int, e: int) -> bool:
-        """Whether entry k's match at [s, e) stands on word boundaries as the entry asks."""
-        if self._cjk[k]:
-            return True
-        if s > 0 and text[s - 1].isalnum():
-            return False
-        return self._prefix[k] or e >= len(text) or not text[e].isalnum()
+        return cls([t.lower() for t in _data_lines("violence_cues.txt")])
 
     def first(self, text: str) -> str | None:
         """The first cue in ``text`` (lower-cased) outside the idioms, or None."""
         found = [
             (k, s, e)
             for k, s, e in self._ac.find_matches_as_indexes(text, overlapping=True)
-            if self._fits(text, k, s, e)
+            if self._cjk[k] or _bounded(text, s, e, prefix=self._prefix[k])
         ]
         idioms = [(s, e) for k, s, e in found if self._idiom[k]]
         for k, s, e in sorted(found, key=lambda m: m[1]):
@@ -125,10 +123,10 @@ def violence_cues() -> Cues:
     return Cues.shipped()
 
 
-# labels whose score is only reported when the text names what the label is about: a threat of
-# violence names the violence (kill, shoot, 杀, 砍…); without such a word, what raises a threat
-# score is phrasing alone ("I want…", "those…"), which short benign messages share
-GATED = {"violence/threat": violence_cues}
+# a threat score is only reported where the text names the violence (kill, shoot, 杀, 砍…):
+# without such a word, what raises it is phrasing alone ("I want…", "those…"), which short
+# benign messages share
+THREAT = "violence/threat"
 
 
 @functools.cache
@@ -316,16 +314,14 @@ class ClassifierDetector(TextDetector):
             margins = np.frombuffer(
                 _features.margins(cols, vals, model.matrix, model.biases), np.float64
             )
-            lowered: str | None = None
             for i, head in enumerate(model.heads):
                 score = head.score(float(margins[i]))
                 if score < cfg.min_score:
                     continue
                 cue = None
-                if head.label in GATED:
-                    if lowered is None:
-                        lowered = chunk.text[slice(*chunk.match.span(a, b))].lower()
-                    cue = GATED[head.label]().first(lowered)
+                if head.label == THREAT:
+                    original = chunk.text[slice(*chunk.match.span(a, b))]
+                    cue = violence_cues().first(original.lower())
                     if cue is None:
                         continue
                 at = (starts[first] + a, ends[first] + a)
