@@ -34,7 +34,7 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from winnow.detectors.text.classifier import BUCKETS, FORMAT, MODEL_FILE, features, vectorize  # noqa: E402
+from winnow.detectors.text.classifier import BUCKETS, FORMAT, MODEL_FILE, Grams, vectorize  # noqa: E402
 from winnow.evaluation import text as ev  # noqa: E402
 from winnow.media.normalize import match_view  # noqa: E402
 
@@ -177,7 +177,7 @@ def _matrix(texts: list[str]) -> sp.csr_matrix:
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     for t in texts:
-        c, v = vectorize(features(match_view(t).text)[0])
+        c, v = vectorize(Grams(match_view(t).text).ids)
         cols.append(c.astype(np.int32))
         vals.append(v)
         indptr.append(indptr[-1] + len(c))

@@ -26,12 +26,19 @@ def _hash(kind: int, codes: list[int]) -> int:
     return h
 
 
-def ngrams(text: str, buckets: int) -> list[tuple[int, int, int]]:
-    """(bucket, start, end) of every n-gram occurrence, in the compiled code's order."""
+def ngrams(text: str, buckets: int, placeholder: str | None = None) -> list[tuple[int, int, int]]:
+    """(bucket, start, end) of every n-gram occurrence, in the compiled code's order. With a
+    ``placeholder`` character, an n-gram whose span has no word character (an ASCII letter or
+    digit, or any other non-ASCII character) is left out."""
     out: list[tuple[int, int, int]] = []
     mask = buckets - 1
 
+    def word(ch: str) -> bool:
+        return (ch.isascii() and ch.isalnum()) or (not ch.isascii() and ch != placeholder)
+
     def put(h: int, s: int, e: int) -> None:
+        if placeholder is not None and not any(word(ch) for ch in text[s:e]):
+            return
         out.append(((h ^ (h >> 32)) & mask, s, e))
 
     codes = [ord(c) for c in text]

@@ -1,8 +1,11 @@
 /* The text classifiers' features: hashed n-grams of a normalised text, in one pass.
  *
- * ngrams(text, buckets) -> (ids, starts, ends): three bytes objects, uint32 / int32 / int32, one
- * entry per n-gram occurrence: the bucket it hashes to (buckets is a power of two) and the span
- * of text characters it covers [start, end), which is how a finding explains itself.
+ * ngrams(text, buckets[, placeholder]) -> (ids, starts, ends): three bytes objects, uint32 /
+ * int32 / int32, one entry per n-gram occurrence: the bucket it hashes to (buckets is a power of
+ * two) and the span of text characters it covers [start, end), which is how a finding explains
+ * itself. With a placeholder code point (the classifiers' stand-in for an identity term), an
+ * n-gram whose span holds no character but placeholders and ASCII punctuation or spaces is left
+ * out: naming a group adds nothing by itself.
  *
  * The n-grams, over a text already folded by the match view (lower case, leetspeak undone):
  *   kind 1  a word: a run of alphanumeric characters that are not CJK;
@@ -16,6 +19,7 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
@@ -33,9 +37,11 @@ typedef struct {
     int32_t *ends;
     Py_ssize_t len, cap;
     uint32_t mask;
+    const int32_t *real; /* with a placeholder: real[i] = word characters before i, else NULL */
 } Out;
 
 static int emit(Out *o, uint64_t h, Py_ssize_t start, Py_ssize_t end) {
+    if (o->real != NULL && o->real[end] == o->real[start]) return 0; /* placeholders alone */
     if (o->len == o->cap) {
         Py_ssize_t cap = o->cap ? o->cap * 2 : 256;
         uint32_t *ids = PyMem_Realloc(o->ids, (size_t)cap * sizeof(uint32_t));
@@ -62,7 +68,8 @@ static inline uint64_t begin(int kind) { return mix(FNV_OFFSET, (Py_UCS4)kind); 
 static PyObject *ngrams(PyObject *self, PyObject *args) {
     PyObject *text;
     unsigned long buckets;
-    if (!PyArg_ParseTuple(args, "Uk", &text, &buckets)) return NULL;
+    unsigned long placeholder = 0;
+    if (!PyArg_ParseTuple(args, "Uk|k", &text, &buckets, &placeholder)) return NULL;
     if (buckets == 0 || (buckets & (buckets - 1)) != 0 || buckets > (1ul << 31)) {
         PyErr_SetString(PyExc_ValueError, "buckets must be a power of two up to 2**31");
         return NULL;
@@ -74,7 +81,22 @@ static PyObject *ngrams(PyObject *self, PyObject *args) {
     }
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Out o = {NULL, NULL, NULL, 0, 0, (uint32_t)(buckets - 1)};
+    int32_t *real = NULL;
+    if (placeholder != 0) {
+        /* a word character: an ASCII letter or digit, or any non-ASCII code point but the
+         * placeholder (n-grams only start and end on word characters, so counting all of
+         * non-ASCII misreads only punctuation inside a span) */
+        real = PyMem_Malloc((size_t)(n + 1) * sizeof(int32_t));
+        if (real == NULL) return PyErr_NoMemory();
+        real[0] = 0;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, k);
+            int word = c < 128 ? ((c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'))
+                               : c != (Py_UCS4)placeholder;
+            real[k + 1] = real[k] + word;
+        }
+    }
+    Out o = {NULL, NULL, NULL, 0, 0, (uint32_t)(buckets - 1), real};
     Py_ssize_t prev_start = -1, prev_end = -1; /* the previous word, for bigrams */
     Py_ssize_t i = 0;
     while (i < n) {
@@ -139,6 +161,7 @@ static PyObject *ngrams(PyObject *self, PyObject *args) {
     PyMem_Free(o.ids);
     PyMem_Free(o.starts);
     PyMem_Free(o.ends);
+    PyMem_Free(real);
     if (ids == NULL || starts == NULL || ends == NULL) {
         Py_XDECREF(ids);
         Py_XDECREF(starts);
@@ -150,6 +173,7 @@ fail:
     PyMem_Free(o.ids);
     PyMem_Free(o.starts);
     PyMem_Free(o.ends);
+    PyMem_Free(real);
     return PyErr_NoMemory();
 }
 
@@ -211,25 +235,41 @@ done:
     return result;
 }
 
+/* A finite half-precision float (IEEE 754 binary16, as numpy's float16 stores it) as a float,
+ * exactly: its exponent and mantissa bits moved into a float's places read 2**-112 times the
+ * value (zero and subnormals included), so one multiplication rescales it. The model loader
+ * refuses weights that are not finite. */
+static inline float half_to_float(uint16_t h) {
+    uint32_t bits = (uint32_t)(h & 0x7fffu) << 13;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    f *= 0x1p112f;
+    memcpy(&bits, &f, sizeof bits);
+    bits |= (uint32_t)(h & 0x8000u) << 16;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 /* margins(cols, vals, matrix, bias) -> float64 bytes: for each head r, bias[r] + sum over k of
- * matrix[cols[k], r] * vals[k] (cols uint32, vals float32, matrix float32 laid out buckets x
+ * matrix[cols[k], r] * vals[k] (cols uint32, vals float32, matrix float16 laid out buckets x
  * heads so that one n-gram's weights for every head share a cache line, bias float64 per head):
- * every classifier head scored in one pass, no copies. */
+ * every classifier head scored in one pass, no copies. The weights stay in half precision, as
+ * they are stored: half the memory of float32, so more of them stay in the cache. */
 static PyObject *margins(PyObject *self, PyObject *args) {
     Py_buffer cb, vb, mb, bb;
     if (!PyArg_ParseTuple(args, "y*y*y*y*", &cb, &vb, &mb, &bb)) return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = cb.len / (Py_ssize_t)sizeof(uint32_t);
     Py_ssize_t rows = bb.len / (Py_ssize_t)sizeof(double);
-    Py_ssize_t buckets = rows ? mb.len / (Py_ssize_t)sizeof(float) / rows : 0;
+    Py_ssize_t buckets = rows ? mb.len / (Py_ssize_t)sizeof(uint16_t) / rows : 0;
     if (vb.len != n * (Py_ssize_t)sizeof(float) || rows == 0 ||
-        mb.len != rows * buckets * (Py_ssize_t)sizeof(float)) {
+        mb.len != rows * buckets * (Py_ssize_t)sizeof(uint16_t)) {
         PyErr_SetString(PyExc_ValueError, "margins: arrays do not fit together");
         goto done;
     }
     const uint32_t *cols = cb.buf;
     const float *vals = vb.buf;
-    const float *m = mb.buf;
+    const uint16_t *m = mb.buf;
     const double *bias = bb.buf;
     double out[64];
     if (rows > 64) {
@@ -239,9 +279,9 @@ static PyObject *margins(PyObject *self, PyObject *args) {
     for (Py_ssize_t r = 0; r < rows; r++) out[r] = bias[r];
     for (Py_ssize_t k = 0; k < n; k++) {
         if ((Py_ssize_t)cols[k] >= buckets) continue;
-        const float *w = m + (Py_ssize_t)cols[k] * rows;
+        const uint16_t *w = m + (Py_ssize_t)cols[k] * rows;
         double v = (double)vals[k];
-        for (Py_ssize_t r = 0; r < rows; r++) out[r] += (double)w[r] * v;
+        for (Py_ssize_t r = 0; r < rows; r++) out[r] += (double)half_to_float(w[r]) * v;
     }
     result = PyBytes_FromStringAndSize((const char *)out, rows * (Py_ssize_t)sizeof(double));
 done:
@@ -357,7 +397,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"ngrams", ngrams, METH_VARARGS,
-     "ngrams(text, buckets) -> (uint32 ids, int32 starts, int32 ends) of hashed n-grams."},
+     "ngrams(text, buckets[, placeholder]) -> (uint32 ids, int32 starts, int32 ends) of hashed "
+     "n-grams."},
     {"vector", vector, METH_VARARGS,
      "vector(uint32 ids) -> (uint32 cols, float32 vals, int32 first): the unit feature vector."},
     {"margins", margins, METH_VARARGS,

@@ -16,6 +16,7 @@ arrays, read without pickle.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import math
@@ -40,7 +41,6 @@ FORMAT = "winnow-text-classifier/1"
 
 
 PLACEHOLDER = "\u01c2"  # ǂ: a letter no text here uses, standing for any identity term
-_ASCII_ALNUM = np.array([chr(i).isalnum() for i in range(128)])
 
 
 def _data_lines(name: str) -> list[str]:
@@ -135,6 +135,57 @@ def identity_mask() -> IdentityMask:
     return IdentityMask.shipped()
 
 
+class Grams:
+    """The n-gram occurrences of one text (a match view): bucket ids, and spans in the text the
+    n-grams were taken from (``starts``, ``ends``, end exclusive), where identity terms were read
+    as one placeholder each. :meth:`place` turns those spans into the view's own, which only an
+    explanation needs (most texts have none to give)."""
+
+    __slots__ = ("_at", "_grown", "_terms", "ends", "ids", "starts")
+
+    def __init__(self, text: str, buckets: int = BUCKETS) -> None:
+        found = identity_mask().spans(text)
+        self._terms = found
+        if found:
+            parts: list[str] = []
+            at = 0
+            for s, e in found:
+                parts += (text[at:s], PLACEHOLDER)
+                at = e
+            parts.append(text[at:])
+            text = "".join(parts)
+            raw = _features.ngrams(text, buckets, ord(PLACEHOLDER))
+        else:
+            raw = _features.ngrams(text, buckets)
+        self.ids = np.frombuffer(raw[0], np.uint32)
+        self.starts = np.frombuffer(raw[1], np.int32)
+        self.ends = np.frombuffer(raw[2], np.int32)
+        # where each placeholder sits in the masked text, and how far the view runs ahead of
+        # the masked text after it (the lengths of the terms so far, less one each)
+        self._at: list[int] = []
+        self._grown: list[int] = [0]
+        for s, e in found:
+            self._at.append(s - self._grown[-1])
+            self._grown.append(self._grown[-1] + e - s - 1)
+
+    def place(self, k: Any) -> tuple[list[int], list[int]]:
+        """(starts, ends) in the view of occurrences ``k`` (indexes): a placeholder covers its
+        term, and a position after it moves by the lengths of the terms before, less one each.
+        Plain Python: an explanation asks for a dozen."""
+        starts, ends = self.starts[k].tolist(), self.ends[k].tolist()
+        if not self._terms:
+            return starts, ends
+        at, grown, terms = self._at, self._grown, self._terms
+        out_s, out_e = [], []
+        for q, r in zip(starts, ends, strict=True):
+            j = bisect.bisect_right(at, q)  # placeholders at or before q
+            out_s.append(terms[j - 1][0] if j and at[j - 1] == q else q + grown[j])
+            r -= 1  # the last character
+            j = bisect.bisect_right(at, r)
+            out_e.append(terms[j - 1][1] if j and at[j - 1] == r else r + grown[j] + 1)
+        return out_s, out_e
+
+
 def features(text: str, buckets: int = BUCKETS) -> tuple[npt.NDArray[np.uint32], Any, Any]:
     """(bucket ids, starts, ends) of every n-gram occurrence in ``text`` (a match view), spans in
     ``text``'s coordinates.
@@ -143,47 +194,9 @@ def features(text: str, buckets: int = BUCKETS) -> tuple[npt.NDArray[np.uint32],
     dropped: which group a text names is never a feature, and naming one adds nothing by itself;
     what is said around it (``<group> are vermin``) is what counts.
     """
-    found = identity_mask().spans(text)
-    if not found:
-        plain = _features.ngrams(text, buckets)
-        return (
-            np.frombuffer(plain[0], np.uint32),
-            np.frombuffer(plain[1], np.int32),
-            np.frombuffer(plain[2], np.int32),
-        )
-    parts: list[str] = []
-    at = 0
-    for s, e in found:
-        parts += (text[at:s], PLACEHOLDER)
-        at = e
-    parts.append(text[at:])
-    masked = "".join(parts)
-    raw_ids, raw_starts, raw_ends = _features.ngrams(masked, buckets)
-    ids = np.frombuffer(raw_ids, np.uint32)
-    starts = np.frombuffer(raw_starts, np.int32)
-    ends = np.frombuffer(raw_ends, np.int32)
-    codes = np.frombuffer(masked.encode("utf-32-le"), np.uint32)
-    # characters of words other than the placeholder (non-ASCII counts as a letter: n-grams only
-    # ever start and end on word characters, so punctuation inside a span is all this misreads)
-    real = np.where(codes < 128, _ASCII_ALNUM[np.minimum(codes, 127)], codes != ord(PLACEHOLDER))
-    count = np.concatenate([[0], np.cumsum(real)])
-    keep = count[ends] - count[starts] > 0
-    # masked position -> text position: each placeholder j sits at p[j] and stands for
-    # text[s_j:e_j]; a position after k placeholders is shifted by the k terms' lengths - 1
-    spans = np.asarray(found, np.int64)
-    grown = np.concatenate([[0], np.cumsum(spans[:, 1] - spans[:, 0] - 1)])
-    place = spans[:, 0] - grown[:-1]
-
-    def to_text(q: Any, *, end: bool) -> Any:
-        k = np.searchsorted(place, q, side="right")  # placeholders at or before q
-        out = q + grown[k]
-        on = (k > 0) & (place[np.maximum(k - 1, 0)] == q)  # q is a placeholder itself
-        if end:  # q is the last character of a span: a placeholder ends where its term ends
-            return np.where(on, spans[np.maximum(k - 1, 0), 1], out + 1)
-        return np.where(on, spans[np.maximum(k - 1, 0), 0], out)
-
-    s_keep, e_keep = starts[keep], ends[keep] - 1
-    return ids[keep], to_text(s_keep, end=False), to_text(e_keep, end=True)
+    grams = Grams(text, buckets)
+    starts, ends = grams.place(np.arange(len(grams.ids)))
+    return grams.ids, np.asarray(starts, np.int64), np.asarray(ends, np.int64)
 
 
 def vectorize(
@@ -212,7 +225,7 @@ class Head:
     calibration ``sigmoid(a * m + b)``."""
 
     label: str
-    weights: npt.NDArray[np.float32]
+    weights: npt.NDArray[np.float16]
     bias: float
     platt_a: float
     platt_b: float
@@ -228,7 +241,7 @@ class Model:
     buckets: int
     heads: tuple[Head, ...]
     meta: dict[str, Any]
-    matrix: npt.NDArray[np.float32]  # buckets x heads: every head's weights, scored in one pass
+    matrix: npt.NDArray[np.float16]  # buckets x heads: every head's weights, scored in one pass
     biases: npt.NDArray[np.float64]
 
     @classmethod
@@ -242,8 +255,10 @@ class Model:
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
             if meta.get("format") != FORMAT:
                 raise ValueError(f"{path} is not a {FORMAT} model")
-            # float16 on disk, heads x buckets; in memory buckets x heads (see margins)
-            matrix = np.ascontiguousarray(z["weights"].T, np.float32)
+            # heads x buckets on disk; in memory buckets x heads (see margins), float16 both
+            matrix = np.ascontiguousarray(z["weights"].T, np.float16)
+            if not np.isfinite(matrix).all():
+                raise ValueError(f"{path}: weights that are not finite numbers")
             bias, a, b = z["bias"], z["platt_a"], z["platt_b"]
         heads = tuple(
             Head(label, matrix[:, i], float(bias[i]), float(a[i]), float(b[i]))
@@ -306,9 +321,10 @@ class ClassifierDetector(TextDetector):
         assert isinstance(cfg, ClassifierConfig)
         text = chunk.match.text
         out: list[Finding] = []
+        words: _Words | None = None  # the original text's words, read at the first finding
         for a, b in windows(text):
-            ids, starts, ends = features(text[a:b], model.buckets)
-            cols, vals, first = _vector(ids)
+            grams = Grams(text[a:b], model.buckets)
+            cols, vals, first = _vector(grams.ids)
             if len(cols) == 0:
                 continue
             margins = np.frombuffer(
@@ -324,9 +340,13 @@ class ClassifierDetector(TextDetector):
                     cue = violence_cues().first(original.lower())
                     if cue is None:
                         continue
-                at = (starts[first] + a, ends[first] + a)
+                words = words or _Words(chunk.text)
                 contrib = model.matrix[cols, i] * vals
-                out.append(self._finding(chunk, model, head, score, contrib, at, cue))
+                top = np.argsort(-contrib)[: cfg.explain * 4]
+                starts, ends = grams.place(first[top])
+                spans = [(s + a, e + a) for s, e in zip(starts, ends, strict=True)]
+                pieces = _explain(chunk, words, contrib[top].tolist(), spans, cfg.explain)
+                out.append(self._finding(chunk, model, head, score, pieces, cue))
         return out
 
     def _finding(
@@ -335,30 +355,12 @@ class ClassifierDetector(TextDetector):
         model: Model,
         head: Head,
         score: float,
-        contrib: Any,
-        at: tuple[Any, Any],
+        pieces: list[tuple[int, int]],
         cue: str | None = None,
     ) -> Finding:
-        """The finding, explained by the n-grams that added most to the score (``contrib``, one
-        per column; ``at``: each column's first span in the view), as spans of the original
-        text (overlapping pieces of one word merged into it)."""
-        cfg = self.config
-        assert isinstance(cfg, ClassifierConfig)
-        view = chunk.match
-        pieces: list[tuple[int, int, float]] = []
-        top = np.argsort(-contrib)[: cfg.explain * 4]
-        for c, a, b in zip(
-            contrib[top].tolist(), at[0][top].tolist(), at[1][top].tolist(), strict=True
-        ):
-            if c <= 0:
-                break
-            s, e = _whole_words(chunk.text, *view.span(a, b))
-            if any(s < pe and ps < e for ps, pe, _ in pieces):
-                continue
-            pieces.append((s, e, c))
-            if len(pieces) == cfg.explain:
-                break
-        words = [chunk.text[s:e] for s, e, _ in pieces]
+        """The finding, explained by ``pieces``: the spans of the original text that weighed most
+        (see :func:`_explain`)."""
+        words = [chunk.text[s:e] for s, e in pieces]
         location = excerpt = None
         if pieces:
             start, end = min(p[0] for p in pieces), max(p[1] for p in pieces)
@@ -373,6 +375,30 @@ class ClassifierDetector(TextDetector):
             excerpt=excerpt,
             evidence=", ".join(words),
         )
+
+
+def _explain(
+    chunk: TextChunk,
+    words: _Words,
+    weights: list[float],
+    spans: list[tuple[int, int]],
+    most: int,
+) -> list[tuple[int, int]]:
+    """Up to ``most`` spans of the original text that added most to a score: ``spans`` are the
+    strongest n-grams' spans in the match view, ``weights`` what each added (strongest first);
+    each is widened to the whole words it cuts, and a piece overlapping one already taken (another
+    n-gram of the same word) is skipped."""
+    pieces: list[tuple[int, int]] = []
+    for weight, (a, b) in zip(weights, spans, strict=True):
+        if weight <= 0:
+            break
+        s, e = words.widen(*chunk.match.span(a, b))
+        if any(s < pe and ps < e for ps, pe in pieces):
+            continue
+        pieces.append((s, e))
+        if len(pieces) == most:
+            break
+    return pieces
 
 
 WINDOW = 300  # about a tweet: what the models were trained on; longer windows dilute
@@ -414,15 +440,29 @@ def _cut(text: str, a: int, end: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
-def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """A span widened to the whole words it cuts (a piece like ``idi`` shows as ``idiot``);
-    Chinese characters are words of their own."""
-    while start > 0 and _wordish(text[start - 1]) and _wordish(text[start]):
-        start -= 1
-    while end < len(text) and _wordish(text[end]) and _wordish(text[end - 1]):
-        end += 1
-    return start, end
+# a run of word characters of the original text: letters and digits outside Chinese and Japanese
+# script (a Chinese character is a word of its own), as ``is_cjk_char`` reads them
+_WORD_RUN = re.compile(
+    r"[^\W_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+"
+)
 
 
-def _wordish(ch: str) -> bool:
-    return ch.isalnum() and not is_cjk_char(ch)
+class _Words:
+    """The word runs of a text, to widen a span to the whole words it cuts (a piece like ``idi``
+    shows as ``idiot``)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for m in _WORD_RUN.finditer(text):
+            self.starts.append(m.start())
+            self.ends.append(m.end())
+
+    def widen(self, start: int, end: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.starts, start) - 1
+        if i >= 0 and start < self.ends[i]:
+            start = self.starts[i]
+        i = bisect.bisect_right(self.starts, end - 1) - 1
+        if i >= 0 and end - 1 < self.ends[i]:
+            end = self.ends[i]
+        return start, end
