@@ -104,6 +104,7 @@ class Engine:
         self.detectors: tuple[Detector, ...] = tuple(
             setup.cls(setup.config) for setup in self.policy.detectors
         )
+        self._text_detectors = tuple(d for d in self.detectors if isinstance(d, TextDetector))
         self._loaded: set[MediaKind] = set()
         self._load_errors: dict[str, str] = {}
         self._load_lock = threading.Lock()
@@ -216,7 +217,7 @@ class Engine:
         budget: float,
     ) -> None:
         """Run the text detectors over text read from an image; findings take the text's box."""
-        detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
+        detectors = self._text_detectors
         failures.update(self._load_failures(detectors))
         for d in detectors:
             found.setdefault(d.name, _Strongest(self.settings.max_findings_per_detector))
@@ -239,7 +240,7 @@ class Engine:
         }
 
     def _scan_text(self, source: TextSource, banks: Matcher | None) -> Verdict:
-        detectors = [d for d in self.detectors if isinstance(d, TextDetector)]
+        detectors = self._text_detectors
         budget = self.settings.budget.seconds(source.size)
         cap = self.settings.max_findings_per_detector
         found: dict[str, _Strongest] = {d.name: _Strongest(cap) for d in detectors}
@@ -256,10 +257,10 @@ class Engine:
             own_hi = chunk.offset + (
                 chunk.own_end if chunk.own_end is not None else len(chunk.text)
             )
+            where = f"after {chunk.offset + len(chunk.text):,} characters"
             for d in detectors:
                 if d.name in failures:
                     continue
-                where = f"after {chunk.offset + len(chunk.text):,} characters"
                 call = functools.partial(_text_findings, d, chunk)
                 new = _run(d.name, call, spent, failures, budget, where)
                 if new is not None:
