@@ -277,6 +277,12 @@ static PyObject *margins(PyObject *self, PyObject *args) {
         goto done;
     }
     for (Py_ssize_t r = 0; r < rows; r++) out[r] = bias[r];
+#if defined(__GNUC__)
+    /* the rows are scattered over megabytes: ask for all of them before reading any, so that
+     * their cache misses overlap instead of following one another */
+    for (Py_ssize_t k = 0; k < n; k++)
+        if ((Py_ssize_t)cols[k] < buckets) __builtin_prefetch(m + (Py_ssize_t)cols[k] * rows);
+#endif
     for (Py_ssize_t k = 0; k < n; k++) {
         if ((Py_ssize_t)cols[k] >= buckets) continue;
         const uint16_t *w = m + (Py_ssize_t)cols[k] * rows;
@@ -351,6 +357,11 @@ static PyObject *langid(PyObject *self, PyObject *args) {
                     touched = t;
                 }
                 touched[nt++] = f;
+#if defined(__GNUC__)
+                /* the feature's row of class weights, wanted once the walk is done: fetched
+                 * while the walk goes on (its cache miss overlaps the walk's) */
+                for (Py_ssize_t c = 0; c < classes; c += 16) __builtin_prefetch(w + f * classes + c);
+#endif
             }
             if (count[f] < 65535) count[f]++;
         }
