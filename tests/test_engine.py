@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import time
 import tracemalloc
 from collections.abc import Iterable
@@ -14,7 +15,7 @@ from winnow.errors import ContentError, DecodeError, LimitExceededError, Unsuppo
 from winnow.media.text import TextLimits
 from winnow.plugins import Registry, hookimpl
 from winnow.policy.loader import parse_policy
-from winnow.types import Action, Content, Finding, Span
+from winnow.types import Action, Content, Finding, Span, Verdict
 
 
 class Exploding(TextDetector):
@@ -213,3 +214,56 @@ def test_memory_stays_bounded_on_a_large_file(tmp_path: Path) -> None:
     assert verdict.content.bytes == path.stat().st_size
     assert len(verdict.findings) == len(range(0, (8 << 20) // len(benign.encode()), 500))
     assert peak < 6 << 20, f"peak {peak / 2**20:.1f} MiB for an 8 MiB file"
+
+
+def _same(verdict: object) -> object:
+    """A verdict without its timings (which differ from run to run)."""
+    assert isinstance(verdict, Verdict)
+    return dataclasses.replace(verdict, timings_ms={})
+
+
+def test_scan_many_gives_what_scan_gives_one_by_one(engine: Engine) -> None:
+    items: list[Content | str] = [
+        "have a lovely day",
+        "you are such a pathetic loser, call me on 555-0100",
+        "",  # refused: empty
+        "next time I see you I am going to stab you",
+        Content.from_bytes(b"caf\xe9 au lait"),  # refused: not UTF-8
+        Content.from_bytes("加我微信abc12345".encode("gb18030"), encoding="gb18030"),
+        "all women are worthless vermin " * 50,
+        "bad\x00input",  # refused: NUL
+        "那些人都是垃圾",
+    ]
+    got = engine.scan_many(items)
+    assert len(got) == len(items)
+    for item, result in zip(items, got, strict=True):
+        if isinstance(result, ContentError):
+            with pytest.raises(type(result)) as raised:
+                engine.scan(item)
+            assert raised.value.message == result.message
+        else:
+            assert _same(result) == _same(engine.scan(item))
+    assert sum(isinstance(r, ContentError) for r in got) == 3
+
+
+def test_scan_many_reads_long_texts_one_by_one_with_the_same_verdicts() -> None:
+    """A text longer than a chunk is scanned as scan() scans it (chunk by chunk)."""
+    engine = Engine(settings=EngineSettings(limits=TextLimits(chunk_chars=64, overlap=16)))
+    long = "a quiet start. " * 10 + "you are such a pathetic loser"
+    items: list[Content | str] = [long, "short and sweet", long[:60]]
+    got = engine.scan_many(items)
+    assert [_same(v) for v in got] == [_same(engine.scan(i)) for i in items]
+    assert isinstance(got[0], Verdict)
+    assert got[0].content.chars == len(long)
+
+
+def test_scan_many_keeps_each_items_failures_and_budget_apart() -> None:
+    engine = engine_with(
+        "detectors: {exploding: {enabled: false}}\n", budget=Budget(base=0.08, per_mib=0.0)
+    )
+    first, second = engine.scan_many(["hello there", "and again"])
+    # each item's 50 ms stays inside its own 80 ms budget: no timeout carried from one to the next
+    assert isinstance(first, Verdict)
+    assert isinstance(second, Verdict)
+    assert first.failures == second.failures == ()
+    assert [f.explanation for f in second.findings] == ["slow but sure"]

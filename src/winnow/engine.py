@@ -1,4 +1,5 @@
-"""The one entry point the CLI, the API and workers share: scan one item, return its verdict.
+"""The one entry point the CLI, the API and workers share: scan one item, return its verdict
+(or several at once, :meth:`Engine.scan_many`: the same verdicts, read stage by stage).
 
 The engine sniffs what it was given (from the bytes, never the name), runs the policy's detectors
 over it (text in overlapping chunks; images frame by frame, with the text read from QR codes and by
@@ -25,6 +26,7 @@ from winnow.detectors.base import (
     TextDetector,
 )
 from winnow.errors import (
+    ContentError,
     DetectorError,
     DetectorTimeoutError,
     UnsupportedMediaError,
@@ -239,53 +241,48 @@ class Engine:
             if d.name in self._load_errors
         }
 
+    def scan_many(
+        self, contents: Sequence[Content | str], *, matcher: Matcher | None = None
+    ) -> list[Verdict | ContentError]:
+        """Scan several items: each one's verdict, or the :class:`~winnow.errors.ContentError`
+        that :meth:`scan` would raise for it (one item that cannot be scanned does not stop the
+        rest). The verdicts are those :meth:`scan` gives one by one; only the order of work
+        differs: the texts that fit in one chunk are read stage by stage (every item's language,
+        then each detector over every item), so that each detector's tables stay in the cache
+        from one item to the next. Images and longer texts are scanned one by one."""
+        banks = matcher if matcher is not None else self.matcher
+        out: list[Verdict | ContentError | None] = [None] * len(contents)
+        batch: list[tuple[int, _TextScan, TextChunk]] = []
+        for i, item in enumerate(contents):
+            content = Content.from_text(item) if isinstance(item, str) else item
+            try:
+                if content.text is None or len(content.text) > self.settings.limits.chunk_chars:
+                    out[i] = self.scan(content, matcher=banks)
+                    continue
+                self._ensure_loaded(MediaKind.TEXT)
+                scan = _TextScan(self, TextSource(content, self.settings.limits))
+                (chunk,) = scan.source.chunks()  # a text of up to chunk_chars is one chunk
+                scan.identify(chunk)
+                batch.append((i, scan, chunk))
+            except ContentError as exc:
+                out[i] = exc
+        for d in self._text_detectors:
+            for _, scan, chunk in batch:
+                scan.run(d, chunk)
+        for i, scan, _ in batch:
+            out[i] = scan.verdict(banks)
+        done = [v for v in out if v is not None]
+        assert len(done) == len(contents)  # every item has its verdict or its error
+        return done
+
     def _scan_text(self, source: TextSource, banks: Matcher | None) -> Verdict:
-        detectors = self._text_detectors
-        budget = self.settings.budget.seconds(source.size)
-        cap = self.settings.max_findings_per_detector
-        found: dict[str, _Strongest] = {d.name: _Strongest(cap) for d in detectors}
-        spent: dict[str, float] = dict.fromkeys(found, 0.0)
-        failures = self._load_failures(detectors)
-        language: Language | None = None
-        t_lang = 0.0
+        scan = _TextScan(self, source)
         for chunk in source.chunks():
             if chunk.offset == 0:
-                t0 = time.perf_counter()
-                language = identify(chunk.text[chunk.own_start : chunk.own_end])
-                t_lang = time.perf_counter() - t0
-            own_lo = chunk.offset + chunk.own_start
-            own_hi = chunk.offset + (
-                chunk.own_end if chunk.own_end is not None else len(chunk.text)
-            )
-            where = f"after {chunk.offset + len(chunk.text):,} characters"
-            for d in detectors:
-                if d.name in failures:
-                    continue
-                call = functools.partial(_text_findings, d, chunk)
-                new = _run(d.name, call, spent, failures, budget, where)
-                if new is not None:
-                    found[d.name].add(
-                        [
-                            f
-                            for f in new
-                            if not isinstance(f.location, Span)
-                            or own_lo <= f.location.start < own_hi
-                        ]
-                    )
-        notes: list[str] = []
-        if source.replaced:
-            notes.append(f"{source.replaced:,} undecodable byte sequence(s) replaced with U+FFFD")
-        timings = {name: _ms(s) for name, s in spent.items()}
-        timings["language"] = _ms(t_lang)
-        info = ContentInfo(
-            kind=MediaKind.TEXT,
-            bytes=source.bytes,
-            chars=source.chars,
-            name=source.content.name,
-            sha256=source.sha256,
-            hashes=(ContentHash("md5", source.md5), ContentHash("sha256", source.sha256)),
-        )
-        return self._verdict(found, failures, info, language, timings, notes, banks)
+                scan.identify(chunk)
+            for d in self._text_detectors:
+                scan.run(d, chunk)
+        return scan.verdict(banks)
 
     def _verdict(
         self,
@@ -338,6 +335,67 @@ class Engine:
         )
 
 
+class _TextScan:
+    """One text item being scanned: what each detector found in it, the time each spent, and
+    which failed; filled chunk by chunk (:meth:`run`), then turned into the verdict."""
+
+    def __init__(self, engine: Engine, source: TextSource) -> None:
+        self.engine = engine
+        self.source = source
+        detectors = engine._text_detectors
+        self.budget = engine.settings.budget.seconds(source.size)
+        cap = engine.settings.max_findings_per_detector
+        self.found: dict[str, _Strongest] = {d.name: _Strongest(cap) for d in detectors}
+        self.spent: dict[str, float] = dict.fromkeys(self.found, 0.0)
+        self.failures = engine._load_failures(detectors)
+        self.language: Language | None = None
+        self.t_lang = 0.0
+
+    def identify(self, chunk: TextChunk) -> None:
+        """The item's language, from its first chunk."""
+        t0 = time.perf_counter()
+        self.language = identify(chunk.text[chunk.own_start : chunk.own_end])
+        self.t_lang = time.perf_counter() - t0
+
+    def run(self, d: TextDetector, chunk: TextChunk) -> None:
+        """One detector over one chunk; it keeps the findings that start in the chunk's own part
+        (the rest is context shared with the neighbouring chunks)."""
+        if d.name in self.failures:
+            return
+        call = functools.partial(_text_findings, d, chunk)
+        new = _run(d.name, call, self.spent, self.failures, self.budget, chunk)
+        if not new:
+            return
+        own_lo = chunk.offset + chunk.own_start
+        own_hi = chunk.offset + (chunk.own_end if chunk.own_end is not None else len(chunk.text))
+        self.found[d.name].add(
+            [
+                f
+                for f in new
+                if not isinstance(f.location, Span) or own_lo <= f.location.start < own_hi
+            ]
+        )
+
+    def verdict(self, banks: Matcher | None) -> Verdict:
+        source = self.source
+        notes: list[str] = []
+        if source.replaced:
+            notes.append(f"{source.replaced:,} undecodable byte sequence(s) replaced with U+FFFD")
+        timings = {name: _ms(s) for name, s in self.spent.items()}
+        timings["language"] = _ms(self.t_lang)
+        info = ContentInfo(
+            kind=MediaKind.TEXT,
+            bytes=source.bytes,
+            chars=source.chars,
+            name=source.content.name,
+            sha256=source.sha256,
+            hashes=(ContentHash("md5", source.md5), ContentHash("sha256", source.sha256)),
+        )
+        return self.engine._verdict(
+            self.found, self.failures, info, self.language, timings, notes, banks
+        )
+
+
 class _Strongest:
     """The strongest ``cap`` findings of each label from one detector, and how many were dropped.
 
@@ -376,11 +434,12 @@ def _run(
     spent: dict[str, float],
     failures: dict[str, DetectorFailure],
     budget: float,
-    where: str,
+    where: str | TextChunk,
 ) -> T | None:
     """One detector call, timed into ``spent``. A detector that raises becomes a failure (and
     None); one whose total time passes ``budget`` becomes a timeout after this call, whose
-    findings are still returned, so nothing it found is lost."""
+    findings are still returned, so nothing it found is lost. ``where``: how far the item had
+    been read, for the timeout's message (a chunk: up to its end)."""
     t0 = time.perf_counter()
     try:
         result = call()
@@ -395,6 +454,8 @@ def _run(
         return None
     spent[name] += time.perf_counter() - t0
     if spent[name] > budget:
+        if isinstance(where, TextChunk):
+            where = f"after {where.offset + len(where.text):,} characters"
         failures[name] = DetectorFailure(
             name,
             "timeout",
