@@ -143,6 +143,21 @@ def test_batch_of_texts_answers_in_order(api: Api) -> None:
     assert [api.wait(i, h)["status"] for i in ids] == ["done"] * 3
 
 
+def test_a_bad_item_in_a_batch_fails_alone_and_is_recorded(api: Api) -> None:
+    """The batch's short texts are scanned together (Engine.scan_many); one that cannot be
+    scanned gets its own error, and the others their verdicts, in order."""
+    h = api.key()
+    items = [{"text": TOXIC, "id": "a"}, {"text": "bad\u0000input", "id": "b"}, {"text": "ok"}]
+    r = api.client.post("/v1/scans", json={"items": items}, headers=h)
+    assert r.status_code == 200, r.text
+    first, bad, last = r.json()["results"]
+    assert first["verdict"]["action"] != "pass"
+    assert "NUL" in bad["error"]["message"]
+    assert last["verdict"]["action"] == "pass"
+    scan = api.client.get(f"/v1/scans/{bad['id']}", headers=h).json()
+    assert scan["status"] == "failed"
+
+
 def test_multipart_upload_and_raw_bytes(api: Api) -> None:
     h = api.key()
     png = (EXAMPLES / "qr-advert.png").read_bytes()
