@@ -267,3 +267,14 @@ def test_scan_many_keeps_each_items_failures_and_budget_apart() -> None:
     assert isinstance(second, Verdict)
     assert first.failures == second.failures == ()
     assert [f.explanation for f in second.findings] == ["slow but sure"]
+
+
+def test_scan_many_takes_a_long_list_in_slices_and_answers_every_item(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("winnow.engine.STAGED", 3)
+    items: list[Content | str] = [f"message number {k}" for k in range(7)] + ["", "bye"]
+    got = engine.scan_many(items)
+    assert len(got) == len(items)
+    assert isinstance(got[7], ContentError)
+    assert [_same(v) for v in got[:7]] == [_same(engine.scan(i)) for i in items[:7]]

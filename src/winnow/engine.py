@@ -59,6 +59,9 @@ if TYPE_CHECKING:
     from winnow.hashing.banks import MatchResult
 
 T = TypeVar("T")
+# Engine.scan_many reads this many items stage by stage at a time: enough for each detector's
+# tables to stay in the cache from item to item, few enough that the views held stay small
+STAGED = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +252,17 @@ class Engine:
         rest). The verdicts are those :meth:`scan` gives one by one; only the order of work
         differs: the texts that fit in one chunk are read stage by stage (every item's language,
         then each detector over every item), so that each detector's tables stay in the cache
-        from one item to the next. Images and longer texts are scanned one by one."""
+        from one item to the next. Images and longer texts are scanned one by one. Items are
+        taken ``STAGED`` at a time, so the views and findings held at once stay bounded."""
         banks = matcher if matcher is not None else self.matcher
+        out: list[Verdict | ContentError] = []
+        for at in range(0, len(contents), STAGED):
+            out += self._scan_staged(contents[at : at + STAGED], banks)
+        return out
+
+    def _scan_staged(
+        self, contents: Sequence[Content | str], banks: Matcher | None
+    ) -> list[Verdict | ContentError]:
         out: list[Verdict | ContentError | None] = [None] * len(contents)
         batch: list[tuple[int, _TextScan, TextChunk]] = []
         for i, item in enumerate(contents):
