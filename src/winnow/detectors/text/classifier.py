@@ -321,8 +321,8 @@ class ClassifierDetector(TextDetector):
         assert isinstance(cfg, ClassifierConfig)
         text = chunk.match.text
         out: list[Finding] = []
-        words: _Words | None = None  # the original text's words, read at the first finding
         for a, b in windows(text):
+            words: _Words | None = None  # the window's words, read at its first finding
             grams = Grams(text[a:b], model.buckets)
             cols, vals, first = _vector(grams.ids)
             if len(cols) == 0:
@@ -340,7 +340,7 @@ class ClassifierDetector(TextDetector):
                     cue = violence_cues().first(original.lower())
                     if cue is None:
                         continue
-                words = words or _Words(chunk.text)
+                words = words or _Words(chunk.text, *chunk.match.span(a, b))
                 contrib = model.matrix[cols, i] * vals
                 top = np.argsort(-contrib)[: cfg.explain * 4]
                 starts, ends = grams.place(first[top])
@@ -448,13 +448,19 @@ _WORD_RUN = re.compile(
 
 
 class _Words:
-    """The word runs of a text, to widen a span to the whole words it cuts (a piece like ``idi``
-    shows as ``idiot``)."""
+    """The word runs of ``text[lo:hi]`` (a window's part of the original text, taken out to the
+    ends of the words it cuts), to widen a span inside it to the whole words it cuts (a piece like
+    ``idi`` shows as ``idiot``)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lo: int = 0, hi: int | None = None) -> None:
+        hi = len(text) if hi is None else hi
+        while lo > 0 and _WORD_RUN.match(text, lo - 1, lo):
+            lo -= 1
+        while hi < len(text) and _WORD_RUN.match(text, hi, hi + 1):
+            hi += 1
         self.starts: list[int] = []
         self.ends: list[int] = []
-        for m in _WORD_RUN.finditer(text):
+        for m in _WORD_RUN.finditer(text, lo, hi):
             self.starts.append(m.start())
             self.ends.append(m.end())
 
