@@ -375,7 +375,8 @@ class _TextScan:
         if d.name in self.failures:
             return
         call = functools.partial(_text_findings, d, chunk)
-        new = _run(d.name, call, self.spent, self.failures, self.budget, chunk)
+        where = f"after {chunk.offset + len(chunk.text):,} characters"
+        new = _run(d.name, call, self.spent, self.failures, self.budget, where)
         if not new:
             return
         own_lo = chunk.offset + chunk.own_start
@@ -395,13 +396,14 @@ class _TextScan:
             notes.append(f"{source.replaced:,} undecodable byte sequence(s) replaced with U+FFFD")
         timings = {name: _ms(s) for name, s in self.spent.items()}
         timings["language"] = _ms(self.t_lang)
+        sha256 = source.sha256
         info = ContentInfo(
             kind=MediaKind.TEXT,
             bytes=source.bytes,
             chars=source.chars,
             name=source.content.name,
-            sha256=source.sha256,
-            hashes=(ContentHash("md5", source.md5), ContentHash("sha256", source.sha256)),
+            sha256=sha256,
+            hashes=(ContentHash("md5", source.md5), ContentHash("sha256", sha256)),
         )
         return self.engine._verdict(
             self.found, self.failures, info, self.language, timings, notes, banks
@@ -446,12 +448,11 @@ def _run(
     spent: dict[str, float],
     failures: dict[str, DetectorFailure],
     budget: float,
-    where: str | TextChunk,
+    where: str,
 ) -> T | None:
     """One detector call, timed into ``spent``. A detector that raises becomes a failure (and
     None); one whose total time passes ``budget`` becomes a timeout after this call, whose
-    findings are still returned, so nothing it found is lost. ``where``: how far the item had
-    been read, for the timeout's message (a chunk: up to its end)."""
+    findings are still returned, so nothing it found is lost."""
     t0 = time.perf_counter()
     try:
         result = call()
@@ -466,8 +467,6 @@ def _run(
         return None
     spent[name] += time.perf_counter() - t0
     if spent[name] > budget:
-        if isinstance(where, TextChunk):
-            where = f"after {where.offset + len(where.text):,} characters"
         failures[name] = DetectorFailure(
             name,
             "timeout",

@@ -60,14 +60,15 @@ _LEET_SYMBOLS_ANYWHERE = {"@": "a", "$": "s", "€": "e", "£": "e", "¢": "c"}
 _LEET_SYMBOLS_INNER = {"!": "i", "|": "i", "+": "t"}  # only when followed by more of the word
 
 
+# Chinese and Japanese script (the match view's CJK class), as code point ranges
+CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF),
+              (0x3040, 0x30FF))  # fmt: skip
+# the same, as the inside of a regular expression's character class
+CJK_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES)
+
+
 def _is_cjk(cp: int) -> bool:
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x20000 <= cp <= 0x2FFFF
-        or 0x3040 <= cp <= 0x30FF
-    )
+    return any(a <= cp <= b for a, b in CJK_RANGES)
 
 
 def is_cjk_char(ch: str) -> bool:

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from winnow import _features
 from winnow.detectors.base import DetectorConfig, Example, TextChunk, TextDetector
-from winnow.media.normalize import fold_term, is_cjk_char
+from winnow.media.normalize import CJK_CLASS, fold_term, is_cjk_char
 from winnow.types import Finding
 
 BUCKETS = 1 << 19
@@ -441,10 +441,8 @@ def _cut(text: str, a: int, end: int, size: int) -> list[tuple[int, int]]:
 
 
 # a run of word characters of the original text: letters and digits outside Chinese and Japanese
-# script (a Chinese character is a word of its own), as ``is_cjk_char`` reads them
-_WORD_RUN = re.compile(
-    r"[^\W_\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+"
-)
+# script (a Chinese character is a word of its own)
+_WORD_RUN = re.compile(f"[^\\W_{CJK_CLASS}]+")
 
 
 class _Words:
